@@ -1,0 +1,5 @@
+//! The `devloop` binary: parse, run, turn the outcome into an exit code.
+
+fn main() -> std::process::ExitCode {
+    devloop::main()
+}
