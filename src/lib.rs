@@ -10,6 +10,8 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod output;
+pub mod session;
+pub mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -1,0 +1,10 @@
+//! The dev session `devloop up` runs: file changes in, a plan out, stages run.
+//!
+//! One owner runs the loop; [`plan::plan`] decides what a batch of changes
+//! needs as a pure function; [`coalesce::Coalescer`] turns bursts of file
+//! events into batches. The stages themselves (build, deploy, sync) live in
+//! their own modules and are driven from here.
+
+pub mod changeset;
+pub mod coalesce;
+pub mod plan;
