@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod output;
+pub mod scaffold;
 pub mod session;
 pub mod watch;
 
