@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod guard;
 pub mod output;
 pub mod scaffold;
 pub mod session;
