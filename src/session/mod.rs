@@ -8,3 +8,4 @@
 pub mod changeset;
 pub mod coalesce;
 pub mod plan;
+pub mod resume;
