@@ -371,7 +371,13 @@ impl DockerBuilder {
         let mut digest = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| {
-                let message = registry::redact(&e.to_string(), credentials);
+                let mut message = registry::redact(&e.to_string(), credentials);
+                if credentials.is_none() {
+                    message = format!(
+                        "{message} (no credentials for it in {})",
+                        self.docker_config.join("config.json").display()
+                    );
+                }
                 if is_auth_error(&message) {
                     BuildError::Auth {
                         registry: registry.to_owned(),
@@ -486,6 +492,7 @@ fn is_auth_error(message: &str) -> bool {
     [
         "unauthorized",
         "authentication required",
+        "no basic auth credentials",
         "denied",
         "401",
         "403",

@@ -42,7 +42,7 @@ pub enum BuildError {
     },
     #[error("Docker configuration {}: {message}", path.display())]
     DockerConfig { path: PathBuf, message: String },
-    #[error("registry {registry} refused the credentials: {message}")]
+    #[error("registry {registry} refused authentication: {message}")]
     Auth { registry: String, message: String },
     #[error("pushing {image} to {registry} failed: {message}")]
     Push {

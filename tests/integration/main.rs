@@ -3,6 +3,7 @@
 //! against the test world (`tests/world/up`: Docker, registries, Helm oracle).
 
 mod build_context;
+mod build_engine;
 mod cli;
 mod install;
 mod standins;
