@@ -4,6 +4,7 @@
 
 mod build_context;
 mod build_engine;
+mod build_load;
 mod cli;
 mod install;
 mod standins;

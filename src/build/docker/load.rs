@@ -127,8 +127,14 @@ async fn import(docker: &Docker, node: &str, image: &str) -> Result<(), BuildErr
     match run(docker, node, cmd, Some(Box::pin(saved))).await {
         Ok((0, _)) => Ok(()),
         Ok((code, out)) => {
-            let tail: Vec<&str> = out.lines().rev().take(ERROR_LINES).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            // ctr's own verdict (`ctr: ...`) says it; its log lines repeat it.
+            let verdict: Vec<&str> = out.lines().filter(|l| l.starts_with("ctr: ")).collect();
+            let tail: Vec<&str> = if verdict.is_empty() {
+                let tail: Vec<&str> = out.lines().rev().take(ERROR_LINES).collect();
+                tail.into_iter().rev().collect()
+            } else {
+                verdict
+            };
             Err(BuildError::Load {
                 node: node.to_owned(),
                 image: image.to_owned(),
