@@ -17,10 +17,6 @@ use crate::config::{AppConfig, Config, Overrides};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// Local devloop images kept per app: enough to roll back a few changes
-/// without piling up one image per keystroke-triggered rebuild.
-pub const KEEP_IMAGES: usize = 5;
-
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
@@ -96,7 +92,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
             build_args: build_args.clone(),
             target: args.target.clone().filter(|t| !t.is_empty()),
             delivery,
-            keep_images: KEEP_IMAGES,
+            keep_images: app.keep_images.value,
         });
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

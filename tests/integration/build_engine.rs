@@ -290,3 +290,49 @@ fn no_engine_says_where_it_looked() {
         out.stderr
     );
 }
+
+#[test]
+fn old_images_of_the_app_are_removed_beyond_keep_images() {
+    let Some(world) = World::get() else { return };
+    let name = format!("gc{}", std::process::id());
+    let dir = temp_repo(
+        "gc",
+        &[
+            ("Dockerfile", "FROM busybox:1.37\nCOPY n.txt /n.txt\n"),
+            (
+                "devloop.toml",
+                &format!("name = \"{name}\"\nimage = \"devloop-test-gc\"\nkeep_images = 2\n"),
+            ),
+        ],
+    );
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut references = Vec::new();
+    for round in 0..4 {
+        std::fs::write(dir.path().join("n.txt"), format!("{name} {round}")).expect("write");
+        let out = build(dir.path(), &world, config.path(), &[]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        references.push(out.stdout.trim().to_owned());
+        // Image creation times have one-second resolution.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let listed = Command::new("docker")
+        .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter"])
+        .arg(format!("label=dev.devloop.app={name}"))
+        .output()
+        .expect("docker images");
+    let mut kept: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    kept.sort();
+    let mut newest = references[2..].to_vec();
+    newest.sort();
+    assert_eq!(kept, newest, "the newest two of {references:?}");
+    for image in kept {
+        let _ = Command::new("docker")
+            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+            .args(["rmi", &image])
+            .output();
+    }
+}
