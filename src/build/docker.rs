@@ -14,19 +14,16 @@
 pub mod endpoint;
 mod load;
 pub mod progress;
+mod prune;
+mod push;
+mod upload;
 
 use std::collections::HashMap;
-use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::auth::DockerCredentials;
-use bollard::query_parameters::{
-    BuildImageOptionsBuilder, ListImagesOptionsBuilder, PushImageOptionsBuilder,
-    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
-};
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use bollard::query_parameters::BuildImageOptionsBuilder;
+use futures_util::StreamExt as _;
 
 pub use endpoint::Endpoint;
 
@@ -46,11 +43,6 @@ const REQUEST_TIMEOUT_SECS: u64 = 3600;
 /// How long connecting and negotiating may take: a local engine answers in
 /// milliseconds; a remote one that has not answered in 10 s is not there.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Size of the chunks the context is streamed in, and how many may wait in
-/// the channel: 8 x 256 KiB bounds the memory the context can hold.
-const CHUNK: usize = 256 * 1024;
-const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// The Docker Engine builder.
 pub struct DockerBuilder {
@@ -247,7 +239,7 @@ impl DockerBuilder {
         if let Some(target) = &request.target {
             options = options.target(target);
         }
-        let (body, sent) = stream_context(context.clone());
+        let (body, sent) = upload::stream_context(context.clone());
         let mut stream =
             self.docker
                 .build_image(options.build(), None, Some(bollard::body_try_stream(body)));
@@ -309,161 +301,6 @@ impl DockerBuilder {
         );
         Ok(())
     }
-
-    /// The manifest digest of `remote` in its registry, or `None` when it is not there.
-    async fn registry_digest(
-        &self,
-        remote: &str,
-        registry: &str,
-        credentials: Option<&Credentials>,
-    ) -> Result<Option<String>, BuildError> {
-        match self
-            .docker
-            .inspect_registry_image(remote, credentials.map(to_bollard))
-            .await
-        {
-            Ok(inspect) => Ok(inspect.descriptor.digest),
-            Err(err) => {
-                let message = registry::redact(&err.to_string(), credentials);
-                if is_auth_error(&message) && credentials.is_some() {
-                    Err(BuildError::Auth {
-                        registry: registry.to_owned(),
-                        message,
-                    })
-                } else {
-                    // Not there, or not readable anonymously: the push decides.
-                    Ok(None)
-                }
-            }
-        }
-    }
-
-    async fn push(
-        &self,
-        request: &BuildRequest,
-        registry: &str,
-        tag: &str,
-        local: &str,
-        credentials: Option<&Credentials>,
-        printer: &Printer,
-    ) -> Result<String, BuildError> {
-        let repo = format!("{registry}/{}", request.image);
-        let remote = format!("{repo}:{tag}");
-        let engine = |e: bollard::errors::Error| BuildError::Engine {
-            message: e.to_string(),
-        };
-        let options = TagImageOptionsBuilder::default()
-            .repo(&repo)
-            .tag(tag)
-            .build();
-        self.docker
-            .tag_image(local, Some(options))
-            .await
-            .map_err(engine)?;
-        printer.status("Pushing", &remote);
-        let options = PushImageOptionsBuilder::default().tag(tag).build();
-        let mut stream = self
-            .docker
-            .push_image(&repo, Some(options), credentials.map(to_bollard));
-        // bollard's PushImageInfo drops the layer id; the engine sends one
-        // final status per layer, so counting them counts layers.
-        let (mut pushed, mut present) = (0_usize, 0_usize);
-        let mut digest = None;
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| {
-                let mut message = registry::redact(&e.to_string(), credentials);
-                if credentials.is_none() {
-                    message = format!(
-                        "{message} (no credentials for it in {})",
-                        self.docker_config.join("config.json").display()
-                    );
-                }
-                if is_auth_error(&message) {
-                    BuildError::Auth {
-                        registry: registry.to_owned(),
-                        message,
-                    }
-                } else {
-                    BuildError::Push {
-                        registry: registry.to_owned(),
-                        image: remote.clone(),
-                        message,
-                    }
-                }
-            })?;
-            let status = info.status.unwrap_or_default();
-            match status.as_str() {
-                "Pushed" => pushed += 1,
-                s if s == "Layer already exists" || s.starts_with("Mounted from") => present += 1,
-                s if s.contains("digest: sha256:") => {
-                    digest = s
-                        .split_whitespace()
-                        .find(|w| w.starts_with("sha256:"))
-                        .map(str::to_owned);
-                }
-                _ => {}
-            }
-        }
-        printer.status(
-            "Pushed",
-            format_args!("{remote} ({pushed} layers sent, {present} already there)"),
-        );
-        match digest {
-            Some(d) => Ok(d),
-            None => self
-                .registry_digest(&remote, registry, credentials)
-                .await?
-                .ok_or_else(|| BuildError::Push {
-                    registry: registry.to_owned(),
-                    image: remote,
-                    message: "the registry reported no manifest digest".to_owned(),
-                }),
-        }
-    }
-
-    /// Removes this app's devloop images beyond the newest `keep_images`;
-    /// images in use by a container stay (the engine refuses), quietly.
-    async fn prune(&self, request: &BuildRequest, keep: &str, printer: &Printer) {
-        let filters = HashMap::from([(
-            "label".to_owned(),
-            vec![format!("{APP_LABEL}={}", request.app)],
-        )]);
-        let options = ListImagesOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        let Ok(mut images) = self.docker.list_images(Some(options)).await else {
-            return;
-        };
-        images.sort_by_key(|i| std::cmp::Reverse(i.created));
-        let keep_id = self
-            .docker
-            .inspect_image(keep)
-            .await
-            .ok()
-            .and_then(|i| i.id);
-        for image in images.iter().skip(request.keep_images.max(1)) {
-            if keep_id.as_deref() == Some(image.id.as_str()) {
-                continue;
-            }
-            let options = RemoveImageOptionsBuilder::default().force(false).build();
-            // Each tag of the image is removed by name, then the image itself.
-            let names: Vec<&str> = if image.repo_tags.is_empty() {
-                vec![image.id.as_str()]
-            } else {
-                image.repo_tags.iter().map(String::as_str).collect()
-            };
-            for name in names {
-                match self
-                    .docker
-                    .remove_image(name, Some(options.clone()), None)
-                    .await
-                {
-                    Ok(_) => printer.debug(format_args!("removed old image {name}")),
-                    Err(err) => printer.debug(format_args!("kept {name}: {err}")),
-                }
-            }
-        }
-    }
 }
 
 impl Builder for DockerBuilder {
@@ -487,30 +324,6 @@ fn print_step(printer: &Printer, step: &progress::StepDone) {
     }
 }
 
-fn is_auth_error(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    [
-        "unauthorized",
-        "authentication required",
-        "no basic auth credentials",
-        "denied",
-        "401",
-        "403",
-    ]
-    .iter()
-    .any(|needle| m.contains(needle))
-}
-
-fn to_bollard(c: &Credentials) -> DockerCredentials {
-    DockerCredentials {
-        username: c.username.clone(),
-        password: c.password.clone(),
-        identitytoken: c.identity_token.clone(),
-        serveraddress: Some(c.server.clone()),
-        ..Default::default()
-    }
-}
-
 /// Runs blocking work (file walks, credential helpers) off the async threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, BuildError> + Send + 'static,
@@ -520,72 +333,4 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| BuildError::Engine {
             message: format!("a worker thread failed: {e}"),
         })?
-}
-
-/// The context as a stream of chunks, written by a blocking task; the task
-/// returns the summary of what it sent.
-fn stream_context(
-    context: BuildContext,
-) -> (
-    impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
-    tokio::task::JoinHandle<Result<Summary, BuildError>>,
-) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
-    let task = tokio::task::spawn_blocking(move || {
-        let writer = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
-        let result = context
-            .write(writer, &mut |_| {})
-            .and_then(|(mut writer, summary)| {
-                writer.send().map_err(|source| BuildError::Context {
-                    path: context.root.clone(),
-                    source,
-                })?;
-                Ok(summary)
-            });
-        if let Err(err) = &result {
-            let _ = tx.blocking_send(Err(io::Error::other(err.to_string())));
-        }
-        result
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    (stream, task)
-}
-
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx.blocking_send(Ok(Bytes::from(chunk))).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the engine stopped reading the context",
-            )
-        })
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(buf);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

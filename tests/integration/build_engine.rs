@@ -92,6 +92,26 @@ fn builds_pushes_to_the_plain_registry_and_then_does_nothing() {
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&manifest.stdout), "200");
 
+    // A change: only the new layers go; the base layer is already there.
+    std::fs::write(dir.path().join("nonce.txt"), "changed").expect("write");
+    let third = build(dir.path(), &world, config.path(), &["--registry", registry]);
+    assert_pushed(&third, registry, "devloop-test-plain");
+    assert_ne!(third.stdout, first.stdout);
+    let counts = third
+        .stderr
+        .split("Pushed ")
+        .nth(1)
+        .and_then(|s| s.split_once('(').map(|(_, rest)| rest.to_owned()))
+        .expect("a Pushed line");
+    let numbers: Vec<usize> = counts
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        numbers.len() >= 2 && numbers[0] >= 1 && numbers[1] >= 1,
+        "some layers sent, the base layer skipped: {counts}"
+    );
+
     // Without --registry and without a cluster: a local image, repo:tag.
     let local = build(dir.path(), &world, config.path(), &["--no-push"]);
     assert_eq!(local.code, 0, "{}", local.stderr);
