@@ -245,6 +245,7 @@ impl DockerBuilder {
                 .build_image(options.build(), None, Some(bollard::body_try_stream(body)));
         let mut progress = progress::Progress::default();
         let bar = printer.progress(None);
+        bar.enable_steady_tick(Duration::from_millis(120));
         let started = Instant::now();
         while let Some(item) = stream.next().await {
             match item {

@@ -93,7 +93,8 @@ fn builds_pushes_to_the_plain_registry_and_then_does_nothing() {
     assert_eq!(String::from_utf8_lossy(&manifest.stdout), "200");
 
     // A change: only the new layers go; the base layer is already there.
-    std::fs::write(dir.path().join("nonce.txt"), "changed").expect("write");
+    let changed = format!("changed {:?}", std::time::SystemTime::now());
+    std::fs::write(dir.path().join("nonce.txt"), changed).expect("write");
     let third = build(dir.path(), &world, config.path(), &["--registry", registry]);
     assert_pushed(&third, registry, "devloop-test-plain");
     assert_ne!(third.stdout, first.stdout);
