@@ -58,6 +58,12 @@ impl BuildContext {
             }
         };
         let dockerfile = super::dockerignore::clean(dockerfile);
+        if dockerfile == ".." || dockerfile.starts_with("../") || dockerfile.starts_with('/') {
+            return Err(BuildError::DockerfileOutside {
+                dockerfile,
+                root: root.to_owned(),
+            });
+        }
         if !root.join(&dockerfile).is_file() {
             return Err(BuildError::NoDockerfile {
                 path: root.join(&dockerfile),

@@ -15,6 +15,8 @@ pub enum BuildError {
     },
     #[error("no Dockerfile at {}", path.display())]
     NoDockerfile { path: PathBuf },
+    #[error("the Dockerfile `{dockerfile}` is outside the build context {}", root.display())]
+    DockerfileOutside { dockerfile: String, root: PathBuf },
     #[error("cannot read the build context at {}: {source}", path.display())]
     Context {
         path: PathBuf,
@@ -82,6 +84,7 @@ impl BuildError {
             self,
             BuildError::Dockerignore { .. }
                 | BuildError::NoDockerfile { .. }
+                | BuildError::DockerfileOutside { .. }
                 | BuildError::ContextChanged { .. }
                 | BuildError::Step { .. }
                 | BuildError::DockerConfig { .. }
@@ -95,6 +98,9 @@ impl BuildError {
                 "patterns follow Docker's rules: https://docs.docker.com/build/concepts/context/#dockerignore-files"
             }
             BuildError::NoDockerfile { .. } => "`devloop init` writes one for the detected app",
+            BuildError::DockerfileOutside { .. } => {
+                "give a Dockerfile path inside the app directory (-f is relative to it)"
+            }
             BuildError::ContextChanged { .. } => "run the build again",
             BuildError::NoEngine { .. } => {
                 "is the Docker daemon running? set DOCKER_HOST (unix:///path/docker.sock or tcp://host:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or pick a context with `docker context use`"
@@ -117,7 +123,9 @@ impl BuildError {
     pub fn code(&self) -> &'static str {
         match self {
             BuildError::Dockerignore { .. } => "dockerignore",
-            BuildError::NoDockerfile { .. } => "no_dockerfile",
+            BuildError::NoDockerfile { .. } | BuildError::DockerfileOutside { .. } => {
+                "no_dockerfile"
+            }
             BuildError::Context { .. } => "build_context",
             BuildError::ContextChanged { .. } => "context_changed",
             BuildError::NoEngine { .. } => "docker_unreachable",

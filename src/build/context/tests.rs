@@ -140,6 +140,15 @@ fn long_names_and_missing_dockerfile() {
     let dir = tree(&[("Dockerfile", "FROM scratch\n"), (&long, "x")]);
     let (names, _) = open(dir.path()).list().expect("list");
     assert!(names.contains(&long), "{names:?}");
+    for outside in ["../Dockerfile", "/etc/Dockerfile", "a/../../Dockerfile"] {
+        assert!(
+            matches!(
+                BuildContext::open(dir.path(), outside),
+                Err(BuildError::DockerfileOutside { .. })
+            ),
+            "{outside}"
+        );
+    }
     let empty = tree(&[("a", "")]);
     assert!(matches!(
         BuildContext::open(empty.path(), "Dockerfile"),

@@ -108,7 +108,7 @@ impl DockerBuilder {
         }
         printer.status(
             "Pushed",
-            format_args!("{remote} ({pushed} layers sent, {present} already there)"),
+            format_args!("{remote} (layers: {pushed} sent, {present} already there)"),
         );
         match digest {
             Some(d) => Ok(d),
