@@ -130,7 +130,7 @@ impl DockerBuilder {
         ));
 
         let credentials = match &request.delivery {
-            Delivery::Push { registry } => {
+            Delivery::Push { registry, .. } => {
                 let dir = self.docker_config.clone();
                 let registry = registry.clone();
                 blocking(move || registry::credentials(&dir, &registry)).await?
@@ -138,7 +138,11 @@ impl DockerBuilder {
             _ => None,
         };
         // Already in the registry: nothing to build or push.
-        if let Delivery::Push { registry } = &request.delivery {
+        if let Delivery::Push {
+            registry,
+            pull_from,
+        } = &request.delivery
+        {
             let remote = format!("{registry}/{}:{tag}", request.image);
             if let Some(digest) = self
                 .registry_digest(&remote, registry, credentials.as_ref())
@@ -146,7 +150,12 @@ impl DockerBuilder {
             {
                 printer.status("Fresh", format_args!("{remote} (in the registry)"));
                 return Ok(BuildResult {
-                    reference: format!("{registry}/{}@{digest}", request.image),
+                    reference: pushed_reference(
+                        registry,
+                        pull_from.as_deref(),
+                        &request.image,
+                        &digest,
+                    ),
                     pull_policy: PullPolicy::Chart,
                     delivery: request.delivery.clone(),
                     local,
@@ -198,12 +207,15 @@ impl DockerBuilder {
         printer: &Printer,
     ) -> Result<(String, PullPolicy, bool), BuildError> {
         Ok(match &request.delivery {
-            Delivery::Push { registry } => {
+            Delivery::Push {
+                registry,
+                pull_from,
+            } => {
                 let digest = self
                     .push(request, registry, tag, local, credentials, printer)
                     .await?;
                 (
-                    format!("{registry}/{}@{digest}", request.image),
+                    pushed_reference(registry, pull_from.as_deref(), &request.image, &digest),
                     PullPolicy::Chart,
                     true,
                 )
@@ -312,6 +324,11 @@ impl Builder for DockerBuilder {
     ) -> impl Future<Output = Result<BuildResult, BuildError>> + Send {
         self.run(request, printer)
     }
+}
+
+/// `repo@sha256:...` under the name the cluster pulls by.
+fn pushed_reference(registry: &str, pull_from: Option<&str>, image: &str, digest: &str) -> String {
+    format!("{}/{image}@{digest}", pull_from.unwrap_or(registry))
 }
 
 fn print_step(printer: &Printer, step: &progress::StepDone) {

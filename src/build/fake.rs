@@ -39,8 +39,15 @@ impl Builder for FakeBuilder {
             let tag = format!("fake-{count}");
             let local = format!("{}:{tag}", request.image);
             let (reference, pull_policy) = match &request.delivery {
-                Delivery::Push { registry } => (
-                    format!("{registry}/{}@sha256:{count:064x}", request.image),
+                Delivery::Push {
+                    registry,
+                    pull_from,
+                } => (
+                    format!(
+                        "{}/{}@sha256:{count:064x}",
+                        pull_from.as_deref().unwrap_or(registry),
+                        request.image
+                    ),
                     PullPolicy::Chart,
                 ),
                 _ => (local.clone(), PullPolicy::IfNotPresent),
@@ -58,5 +65,52 @@ impl Builder for FakeBuilder {
             })
         };
         std::future::ready(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt as _;
+
+    use super::*;
+    use crate::output::OutputFormat;
+
+    #[test]
+    fn the_fake_answers_like_the_real_builder() {
+        let printer = Printer::new(OutputFormat::Text, -2, false);
+        let fake = FakeBuilder::default();
+        let mut request = BuildRequest {
+            app: "web".to_owned(),
+            context: std::path::PathBuf::from("."),
+            dockerfile: "Dockerfile".to_owned(),
+            image: "web".to_owned(),
+            build_args: std::collections::BTreeMap::new(),
+            target: None,
+            delivery: Delivery::Push {
+                registry: "localhost:5001".to_owned(),
+                pull_from: Some("kind-registry:5000".to_owned()),
+            },
+            keep_images: 5,
+        };
+        let pushed = fake
+            .build(&request, &printer)
+            .now_or_never()
+            .expect("ready")
+            .expect("built");
+        assert!(
+            pushed
+                .reference
+                .starts_with("kind-registry:5000/web@sha256:")
+        );
+        assert_eq!(pushed.pull_policy, PullPolicy::Chart);
+        request.delivery = Delivery::SharedDaemon;
+        let shared = fake
+            .build(&request, &printer)
+            .now_or_never()
+            .expect("ready")
+            .expect("built");
+        assert_eq!(shared.reference, "web:fake-2");
+        assert_eq!(shared.pull_policy, PullPolicy::IfNotPresent);
+        assert_eq!(fake.requests.lock().map_or(0, |r| r.len()), 2);
     }
 }

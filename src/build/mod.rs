@@ -23,7 +23,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 pub use error::BuildError;
-pub use registry::{ClusterKind, Delivery, delivery};
+pub use registry::{ClusterKind, Delivery, DeliveryInputs, HostingRegistry, delivery};
 
 use crate::output::Printer;
 

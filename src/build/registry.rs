@@ -69,8 +69,14 @@ impl NodeRuntime {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Delivery {
-    /// Push to this registry (`host[:port][/path]`); the manifests get a repo digest.
-    Push { registry: String },
+    /// Push to this registry (`host[:port][/path]`); the manifests get a repo
+    /// digest, under `pull_from` when the cluster reaches the registry by
+    /// another name (KEP-1755 `hostFromContainerRuntime`).
+    Push {
+        registry: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pull_from: Option<String>,
+    },
     /// Import into the containerd of each node container of the cluster.
     Load {
         runtime: NodeRuntime,
@@ -82,6 +88,53 @@ pub enum Delivery {
     Local,
 }
 
+impl Delivery {
+    /// A push to `registry`, pulled by the same name.
+    pub fn push(registry: &str) -> Delivery {
+        Delivery::Push {
+            registry: registry.to_owned(),
+            pull_from: None,
+        }
+    }
+}
+
+/// The registry a cluster advertises in its `kube-public/local-registry-hosting`
+/// `ConfigMap` (KEP-1755), as `localRegistryHosting.v1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostingRegistry {
+    /// Where devloop (on the host) pushes.
+    pub host: String,
+    /// Where the nodes' container runtime pulls from, when it differs.
+    pub from_container_runtime: Option<String>,
+}
+
+impl HostingRegistry {
+    /// Parses the `localRegistryHosting.v1` value: a YAML map of strings
+    /// (`host`, `hostFromContainerRuntime`, `hostFromClusterNetwork`, `help`).
+    /// `None` when it names no `host`.
+    pub fn parse(value: &str) -> Option<HostingRegistry> {
+        let field = |key: &str| {
+            value.lines().find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                if line.starts_with([' ', '\t']) || k.trim() != key {
+                    return None;
+                }
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .unwrap_or(v);
+                (!v.is_empty()).then(|| v.to_owned())
+            })
+        };
+        Some(HostingRegistry {
+            host: field("host")?,
+            from_container_runtime: field("hostFromContainerRuntime"),
+        })
+    }
+}
+
 /// What the delivery decision looks at.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeliveryInputs<'a> {
@@ -89,20 +142,25 @@ pub struct DeliveryInputs<'a> {
     pub kube_context: Option<&'a str>,
     /// The registry from `--registry`, `DEVLOOP_REGISTRY` or devloop.toml.
     pub registry: Option<&'a str>,
-    /// The registry a `local-registry-hosting` `ConfigMap` names.
-    pub hosting_registry: Option<&'a str>,
+    /// The registry the cluster's `local-registry-hosting` `ConfigMap` names.
+    pub hosting_registry: Option<&'a HostingRegistry>,
     /// `--push` (true) or `--no-push` (false).
     pub push: Option<bool>,
 }
 
 /// Push, load or nothing (see the table in the tests).
 pub fn delivery(inputs: DeliveryInputs<'_>) -> Result<Delivery, BuildError> {
-    let registry = inputs.registry.or(inputs.hosting_registry);
-    let push_to = |why: &str| match registry {
-        Some(r) => Ok(Delivery::Push {
-            registry: r.to_owned(),
-        }),
-        None => Err(BuildError::NoRegistry {
+    let hosting = inputs.hosting_registry.map(|h| Delivery::Push {
+        registry: h.host.clone(),
+        pull_from: h
+            .from_container_runtime
+            .clone()
+            .filter(|pull| *pull != h.host),
+    });
+    let push_to = |why: &str| match (inputs.registry, &hosting) {
+        (Some(r), _) => Ok(Delivery::push(r)),
+        (None, Some(hosting)) => Ok(hosting.clone()),
+        (None, None) => Err(BuildError::NoRegistry {
             message: format!("{why} needs a registry to push to, and none is configured"),
         }),
     };
@@ -110,31 +168,20 @@ pub fn delivery(inputs: DeliveryInputs<'_>) -> Result<Delivery, BuildError> {
         return push_to("--push");
     }
     let kind = inputs.kube_context.map(ClusterKind::from_context);
+    let load = |runtime, cluster| match (&hosting, inputs.push) {
+        // A cluster that advertises a registry pulls from it (KEP-1755).
+        (Some(hosting), None) => Ok(hosting.clone()),
+        _ => Ok(Delivery::Load { runtime, cluster }),
+    };
     match (kind, inputs.push) {
-        (Some(ClusterKind::Kind(cluster)), push) => match inputs.hosting_registry {
-            Some(r) if push.is_none() => Ok(Delivery::Push {
-                registry: r.to_owned(),
-            }),
-            _ => Ok(Delivery::Load {
-                runtime: NodeRuntime::Kind,
-                cluster,
-            }),
-        },
-        (Some(ClusterKind::K3d(cluster)), push) => match inputs.hosting_registry {
-            Some(r) if push.is_none() => Ok(Delivery::Push {
-                registry: r.to_owned(),
-            }),
-            _ => Ok(Delivery::Load {
-                runtime: NodeRuntime::K3d,
-                cluster,
-            }),
-        },
+        (Some(ClusterKind::Kind(cluster)), _) => load(NodeRuntime::Kind, cluster),
+        (Some(ClusterKind::K3d(cluster)), _) => load(NodeRuntime::K3d, cluster),
         (Some(ClusterKind::SharedDaemon), _) => Ok(Delivery::SharedDaemon),
         (Some(ClusterKind::Remote), None) => push_to(&format!(
             "the cluster of context `{}`",
             inputs.kube_context.unwrap_or_default()
         )),
-        (None, None) if registry.is_some() => push_to("pushing"),
+        (None, None) if inputs.registry.is_some() || hosting.is_some() => push_to("pushing"),
         (Some(ClusterKind::Remote) | None, _) => Ok(Delivery::Local),
     }
 }

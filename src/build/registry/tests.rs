@@ -11,12 +11,8 @@ type Case<'a> = (
 #[test]
 #[allow(clippy::too_many_lines, reason = "one table")]
 fn delivery_by_cluster_kind_registry_and_flag() {
-    use Delivery::{Load, Local, Push, SharedDaemon};
-    let push = |r: &str| {
-        Some(Push {
-            registry: r.to_owned(),
-        })
-    };
+    use Delivery::{Load, Local, SharedDaemon};
+    let push = |r: &str| Some(Delivery::push(r));
     let load = |runtime, c: &str| {
         Some(Load {
             runtime,
@@ -117,14 +113,26 @@ fn delivery_by_cluster_kind_registry_and_flag() {
         (None, Some("r:5000"), None, None, push("r:5000")),
         (None, Some("r:5000"), None, Some(false), Some(Local)),
         (None, None, None, Some(true), None),
+        (
+            Some("gke_p_z_c"),
+            None,
+            Some("reg:5000"),
+            None,
+            push("reg:5000"),
+        ),
+        (None, None, Some("reg:5000"), None, push("reg:5000")),
         // "kind" alone is not kind's naming (kind-<cluster>).
         (Some("kind"), Some("r:5000"), None, None, push("r:5000")),
     ];
     for (context, registry, hosting, push_flag, want) in cases {
+        let hosting = hosting.map(|host| HostingRegistry {
+            host: host.to_owned(),
+            from_container_runtime: None,
+        });
         let got = delivery(DeliveryInputs {
             kube_context: *context,
             registry: *registry,
-            hosting_registry: *hosting,
+            hosting_registry: hosting.as_ref(),
             push: *push_flag,
         });
         assert_eq!(
@@ -204,4 +212,36 @@ fn a_failing_credential_helper_is_named_without_secrets() {
     );
     let err = credentials(dir.path(), "bad:1").expect_err("missing helper");
     assert!(err.to_string().contains("bad:1"), "{err}");
+}
+
+#[test]
+fn local_registry_hosting_is_parsed_and_pulled_by_the_runtime_name() {
+    // The value kind's local-registry guide puts in the ConfigMap.
+    let value = "host: \"localhost:5001\"\nhostFromContainerRuntime: \"kind-registry:5000\"\nhostFromClusterNetwork: 'kind-registry:5000'\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n";
+    let hosting = HostingRegistry::parse(value).expect("a host");
+    assert_eq!(hosting.host, "localhost:5001");
+    assert_eq!(
+        hosting.from_container_runtime.as_deref(),
+        Some("kind-registry:5000")
+    );
+    let got = delivery(DeliveryInputs {
+        kube_context: Some("kind-dev"),
+        hosting_registry: Some(&hosting),
+        ..DeliveryInputs::default()
+    })
+    .expect("push");
+    assert_eq!(
+        got,
+        Delivery::Push {
+            registry: "localhost:5001".to_owned(),
+            pull_from: Some("kind-registry:5000".to_owned()),
+        }
+    );
+    assert_eq!(HostingRegistry::parse("help: x\n"), None);
+    assert_eq!(
+        HostingRegistry::parse("host: localhost:5000\n").map(|h| h.host),
+        Some("localhost:5000".to_owned())
+    );
+    // A nested `host:` is not the top-level key.
+    assert_eq!(HostingRegistry::parse("other:\n  host: x\n"), None);
 }
