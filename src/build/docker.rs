@@ -84,11 +84,11 @@ impl DockerBuilder {
                 "devloop speaks unix:// and tcp:// (with or without TLS) to the engine".to_owned(),
             ));
         }
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(error_chain(&e)))?;
         let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
             .await
             .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(error_chain(&e)))?;
         Ok(DockerBuilder {
             docker,
             endpoint,
@@ -324,6 +324,22 @@ impl Builder for DockerBuilder {
     ) -> impl Future<Output = Result<BuildResult, BuildError>> + Send {
         self.run(request, printer)
     }
+}
+
+/// An error with its causes (`client error (Connect): Connection refused`):
+/// bollard's own message often hides the cause.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `repo@sha256:...` under the name the cluster pulls by.

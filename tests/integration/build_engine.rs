@@ -263,6 +263,33 @@ fn no_engine_says_where_it_looked() {
     assert!(out.stderr.contains("from DOCKER_HOST"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
 
+    // tcp, plain and with TLS material that is not there.
+    let out = run(devloop(dir.path())
+        .arg("build")
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tcp://127.0.0.1:1 (from DOCKER_HOST)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.to_lowercase().contains("refused"),
+        "the cause: {}",
+        out.stderr
+    );
+    let out = run(devloop(dir.path())
+        .arg("build")
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", "/nonexistent/devloop-certs"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/devloop-certs/"),
+        "{}",
+        out.stderr
+    );
+
     // The current Docker context of config.json, as the docker CLI picks it.
     let config = tempfile::tempdir().expect("tempdir");
     let id = {
