@@ -259,6 +259,7 @@ impl DockerBuilder {
         let bar = printer.progress(None);
         bar.enable_steady_tick(Duration::from_millis(120));
         let started = Instant::now();
+        let mut announced: Option<String> = None;
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
@@ -267,11 +268,16 @@ impl DockerBuilder {
                         for step in done {
                             print_step(printer, &step);
                         }
+                        if let Some(current) = progress.current()
+                            && announced.as_deref() != Some(current)
+                        {
+                            // With -v the step's output follows; say whose it is.
+                            printer.debug(format_args!("running {current}"));
+                            bar.set_message(current.to_owned());
+                            announced = Some(current.to_owned());
+                        }
                         for line in output {
                             printer.debug(line);
-                        }
-                        if let Some(current) = progress.current() {
-                            bar.set_message(current.to_owned());
                         }
                     }
                 }

@@ -124,7 +124,7 @@ fn builds_pushes_to_the_plain_registry_and_then_does_nothing() {
 }
 
 #[test]
-fn pushes_to_the_auth_registry_with_auths_and_with_a_helper() {
+fn pushes_to_the_auth_registry_with_auths_a_helper_and_a_store() {
     let Some(world) = World::get() else { return };
     let registry = world.var("DEVLOOP_WORLD_AUTH_REGISTRY");
     let user = world.var("DEVLOOP_WORLD_AUTH_USER");
@@ -174,13 +174,29 @@ fn pushes_to_the_auth_registry_with_auths_and_with_a_helper() {
     );
     let out = run(devloop(dir.path())
         .args(["build", "--registry", registry])
-        .env("PATH", path)
+        .env("PATH", &path)
         .env("DOCKER_HOST", world.var("DOCKER_HOST"))
         .env("DOCKER_CONFIG", config.path()));
     assert_pushed(&out, registry, "devloop-test-helper");
     let asked = std::fs::read_to_string(bin.join("docker-credential-devloop-test.log"))
         .expect("the helper was asked");
     assert_eq!(asked.trim().lines().next(), Some(registry));
+    assert!(!out.stderr.contains(pass));
+
+    // The same helper as the default store (`credsStore`), as Docker Desktop
+    // and `docker-credential-pass` setups write it.
+    let dir = app("store", OK_DOCKERFILE);
+    std::fs::write(
+        config.path().join("config.json"),
+        serde_json::json!({"credsStore": "devloop-test"}).to_string(),
+    )
+    .expect("config");
+    let out = run(devloop(dir.path())
+        .args(["build", "--registry", registry])
+        .env("PATH", &path)
+        .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+        .env("DOCKER_CONFIG", config.path()));
+    assert_pushed(&out, registry, "devloop-test-store");
     assert!(!out.stderr.contains(pass));
 }
 
