@@ -19,9 +19,11 @@ fn app(name: &str, dockerfile: &str) -> tempfile::TempDir {
         name,
         &[
             ("Dockerfile", dockerfile),
+            // A fixed app name: devloop's own GC (keep 5) bounds the images
+            // these tests leave behind across runs.
             (
                 "devloop.toml",
-                &format!("image = \"devloop-test-{name}\"\n"),
+                &format!("name = \"devloop-test-{name}\"\nimage = \"devloop-test-{name}\"\n"),
             ),
             ("nonce.txt", &nonce),
         ],
@@ -240,6 +242,24 @@ fn wrong_credentials_name_the_registry_and_hide_the_secret() {
         "{}",
         out.stderr
     );
+
+    // The push failed, so devloop's GC did not run: remove what was built.
+    let images = Command::new("docker")
+        .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+        .args([
+            "images",
+            "-q",
+            "--filter",
+            "label=dev.devloop.app=devloop-test-wrong",
+        ])
+        .output()
+        .expect("docker images");
+    for id in String::from_utf8_lossy(&images.stdout).split_whitespace() {
+        let _ = Command::new("docker")
+            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+            .args(["rmi", "-f", id])
+            .output();
+    }
 }
 
 #[test]

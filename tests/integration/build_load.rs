@@ -122,7 +122,10 @@ fn loads_into_a_kind_node_found_by_label_through_exec() {
                 "Dockerfile",
                 "FROM busybox:1.37\nCOPY nonce.txt /nonce.txt\n",
             ),
-            ("devloop.toml", "image = \"devloop-test-load\"\n"),
+            (
+                "devloop.toml",
+                "name = \"devloop-test-load\"\nimage = \"devloop-test-load\"\n",
+            ),
             ("nonce.txt", &nonce),
         ],
     );
