@@ -7,6 +7,7 @@
 
 use std::process::ExitCode;
 
+use crate::build::BuildError;
 use crate::config::ConfigError;
 
 /// What a run of devloop ended with, as the shell sees it.
@@ -45,6 +46,8 @@ impl From<ExitStatus> for ExitCode {
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -84,7 +87,8 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
-            Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
+            Error::Build(err) if err.is_user() => ExitStatus::User,
+            Error::Build(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
         }
     }
 
@@ -92,6 +96,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Config(err) => err.hint(),
+            Error::Build(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -109,6 +114,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config(err) => err.code(),
+            Error::Build(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",

@@ -4,6 +4,7 @@
 //! command runs with, runs the command and turns its outcome into an exit
 //! code (see [`error::ExitStatus`]). Everything else lives in the modules.
 
+pub mod build;
 pub mod cli;
 pub mod cluster;
 pub mod config;

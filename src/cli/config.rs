@@ -103,6 +103,7 @@ fn text(report: &Report<'_>, root: &Path) -> String {
             row("image", &app.image, Clone::clone),
             row("registry", &app.registry, |v| or_dash(v.as_ref())),
             row("namespace", &app.namespace, Clone::clone),
+            row("keep_images", &app.keep_images, ToString::to_string),
             row("chart", &app.chart, rel),
             row("values", &app.values, |v| list(v, rel)),
             row("ports", &app.ports, |v| list(v, ToString::to_string)),

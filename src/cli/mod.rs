@@ -4,6 +4,7 @@
 //! subcommand lives in its own module with a `run` function; a subcommand is
 //! listed here only once it works.
 
+mod build;
 mod completions;
 mod config;
 mod man;
@@ -93,6 +94,8 @@ pub struct AppArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build each app's image once, push or load it, print the image reference
+    Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
@@ -104,6 +107,7 @@ pub enum Command {
 /// Runs the parsed command.
 pub fn run(command: Command, ctx: &Context) -> Result<()> {
     match command {
+        Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);

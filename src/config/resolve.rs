@@ -82,6 +82,8 @@ pub struct AppConfig {
     pub image: Sourced<String>,
     pub registry: Sourced<Option<String>>,
     pub namespace: Sourced<String>,
+    /// Local devloop images of this app kept by `build` (at least 1).
+    pub keep_images: Sourced<usize>,
     /// Absolute chart directory.
     pub chart: Sourced<PathBuf>,
     /// Absolute values files, in the order Helm applies them.
@@ -302,7 +304,7 @@ fn reject_app_keys_at_top(parsed: &Parsed, top: &Table) -> Result<(), ConfigErro
             column,
             message: format!("`{key}` describes one app, but this file has [[app]] tables"),
             hint: Some(format!(
-                "move it into each [[app]]; only registry, namespace and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
+                "move it into each [[app]]; only registry, namespace, keep_images and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
             )),
         });
     }
@@ -364,6 +366,7 @@ fn resolve_app(
     } else {
         Sourced::new(format!("{}-dev", name.value), Source::Default("<app>-dev"))
     };
+    let keep_images = keep_images(parsed, table, shared)?;
     let chart = match &table.chart {
         Some(c) => Sourced::new(
             normalize(&path.value.join(c.get_ref())),
@@ -392,9 +395,42 @@ fn resolve_app(
         image,
         registry,
         namespace,
+        keep_images,
         chart,
         values,
     })
+}
+
+/// Local images kept per app: enough to go back a few changes without one
+/// image per save piling up (each rebuild of `up` makes one).
+pub const DEFAULT_KEEP_IMAGES: usize = 5;
+
+fn keep_images(
+    parsed: &Parsed,
+    table: &Table,
+    shared: Option<&Table>,
+) -> Result<Sourced<usize>, ConfigError> {
+    let Some(spanned) = table
+        .keep_images
+        .as_ref()
+        .or_else(|| shared.and_then(|s| s.keep_images.as_ref()))
+    else {
+        return Ok(Sourced::new(
+            DEFAULT_KEEP_IMAGES,
+            Source::Default("5 per app"),
+        ));
+    };
+    match usize::try_from(*spanned.get_ref()) {
+        Ok(n) if n >= 1 => Ok(Sourced::new(n, file_source(parsed, spanned))),
+        _ => Err(parsed.invalid(
+            spanned,
+            format!(
+                "keep_images = {} keeps no image; the one just built is always kept",
+                spanned.get_ref()
+            ),
+            Some("use 1 or more".to_owned()),
+        )),
+    }
 }
 
 fn reject_shared_keys_in_app(parsed: &Parsed, table: &Table) -> Result<(), ConfigError> {

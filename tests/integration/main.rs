@@ -2,6 +2,9 @@
 //! repos (hermetic environment, snapshots), `install.sh`, and end-to-end tests
 //! against the test world (`tests/world/up`: Docker, registries, Helm oracle).
 
+mod build_context;
+mod build_engine;
+mod build_load;
 mod chart;
 mod cli;
 mod install;

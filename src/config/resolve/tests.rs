@@ -249,3 +249,32 @@ fn found_from_a_subdirectory() {
     );
     assert_eq!(config.apps[0].path.value, repo.path());
 }
+
+#[test]
+fn keep_images_defaults_is_shared_and_must_keep_one() {
+    let repo = Repo::new("", &[]);
+    let app = &repo.resolve(&no_flags(), &[]).expect("resolves").apps[0];
+    assert_eq!(app.keep_images.value, DEFAULT_KEEP_IMAGES);
+    let repo = Repo::new(
+        "keep_images = 2\n\n[[app]]\npath = \"a\"\n\n[[app]]\npath = \"b\"\nkeep_images = 9\n",
+        &["a", "b"],
+    );
+    let config = repo.resolve(&no_flags(), &[]).expect("resolves");
+    assert_eq!(config.apps[0].keep_images.value, 2);
+    assert_eq!(
+        config.apps[0].keep_images.source.to_string(),
+        "devloop.toml:1:15"
+    );
+    assert_eq!(config.apps[1].keep_images.value, 9);
+    for bad in ["keep_images = 0\n", "keep_images = -3\n"] {
+        match Repo::new(bad, &[]).resolve(&no_flags(), &[]) {
+            Err(ConfigError::Invalid {
+                line: 1,
+                column: 15,
+                message,
+                ..
+            }) => assert!(message.contains("keeps no image"), "{message}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}

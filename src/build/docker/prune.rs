@@ -1,0 +1,55 @@
+//! Removing old devloop images of an app, keeping the newest N.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
+
+use super::DockerBuilder;
+use crate::build::{APP_LABEL, BuildRequest};
+use crate::output::Printer;
+
+impl DockerBuilder {
+    /// Removes this app's devloop images beyond the newest `keep_images`;
+    /// images in use by a container stay (the engine refuses), quietly.
+    pub(super) async fn prune(&self, request: &BuildRequest, keep: &str, printer: &Printer) {
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![format!("{APP_LABEL}={}", request.app)],
+        )]);
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let Ok(mut images) = self.docker.list_images(Some(options)).await else {
+            return;
+        };
+        images.sort_by_key(|i| std::cmp::Reverse(i.created));
+        let keep_id = self
+            .docker
+            .inspect_image(keep)
+            .await
+            .ok()
+            .and_then(|i| i.id);
+        for image in images.iter().skip(request.keep_images.max(1)) {
+            if keep_id.as_deref() == Some(image.id.as_str()) {
+                continue;
+            }
+            let options = RemoveImageOptionsBuilder::default().force(false).build();
+            // Each tag of the image is removed by name, then the image itself.
+            let names: Vec<&str> = if image.repo_tags.is_empty() {
+                vec![image.id.as_str()]
+            } else {
+                image.repo_tags.iter().map(String::as_str).collect()
+            };
+            for name in names {
+                match self
+                    .docker
+                    .remove_image(name, Some(options.clone()), None)
+                    .await
+                {
+                    Ok(_) => printer.debug(format_args!("removed old image {name}")),
+                    Err(err) => printer.debug(format_args!("kept {name}: {err}")),
+                }
+            }
+        }
+    }
+}
