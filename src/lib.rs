@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod helm;
 pub mod output;
 
 use std::io::Write as _;
