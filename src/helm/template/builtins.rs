@@ -255,20 +255,23 @@ fn eq(a: &Value, b: &Value) -> Result<bool, FuncError> {
         (Value::Nil, Value::Nil) => true,
         _ if k1 == Kind::Int || k1 == Kind::Uint => a.as_int() == b.as_int(),
         (Value::List(_), Value::Map(_)) | (Value::Map(_), Value::List(_)) => {
-            return Err(FuncError::new(format!(
-                "non-comparable types {}: {}, {}: {}",
-                super::fmt::display(a),
-                a.type_name(),
-                b.type_name(),
-                super::fmt::display(b)
-            )));
+            let text = sprintf(
+                "non-comparable types %s: %v, %s: %v",
+                &[
+                    a.clone(),
+                    Value::string(a.type_name()),
+                    Value::string(b.type_name()),
+                    b.clone(),
+                ],
+            );
+            return Err(FuncError::new(text));
         }
         _ => {
-            return Err(FuncError::new(format!(
-                "non-comparable type {}: {}",
-                super::fmt::display(b),
-                b.type_name()
-            )));
+            let text = sprintf(
+                "non-comparable type %s: %v",
+                &[b.clone(), Value::string(b.type_name())],
+            );
+            return Err(FuncError::new(text));
         }
     })
 }
@@ -348,7 +351,7 @@ fn query_escape(s: &str) -> String {
     for b in s.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
+                out.push(char::from(b));
             }
             b' ' => out.push('+'),
             b => {

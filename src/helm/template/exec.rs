@@ -671,7 +671,7 @@ impl<'a> State<'a> {
     fn eval_arg(&mut self, dot: &Dot, param: Param, arg: &'a Arg) -> R<Value> {
         self.at = At::Arg(arg);
         let v = match arg {
-            Arg::Dot(_) => dot.value.clone(),
+            Arg::Dot(_) => dot.clone(),
             Arg::Nil(_) => {
                 if param == Param::Any {
                     return Ok(Value::Nil);
@@ -680,17 +680,16 @@ impl<'a> State<'a> {
             }
             Arg::Field { idents, .. } => {
                 self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(arg), None)?
-                    .value
             }
-            Arg::Variable { .. } => self.eval_variable(dot, arg, &[], None)?.value,
-            Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
+            Arg::Variable { .. } => self.eval_variable(dot, arg, &[], None)?,
+            Arg::Pipe(p) => Dot::plain(self.eval_pipeline(dot, p)?),
             Arg::Identifier { name, .. } => {
                 let Some(func) = self.set.funcs.map.get(name.as_str()) else {
                     return Err(self.errorf(format!("{} is not a defined function", quote(name))));
                 };
-                self.eval_call(dot, func, At::Arg(arg), name, &[], None)?
+                Dot::plain(self.eval_call(dot, func, At::Arg(arg), name, &[], None)?)
             }
-            Arg::Chain { .. } => self.eval_chain(dot, arg, &[], None)?.value,
+            Arg::Chain { .. } => self.eval_chain(dot, arg, &[], None)?,
             Arg::Bool(_, b) => match param {
                 Param::Any | Param::Bool => return Ok(Value::Bool(*b)),
                 _ => return Err(self.literal_mismatch(param, arg)),
@@ -713,7 +712,13 @@ impl<'a> State<'a> {
                 _ => return Err(self.literal_mismatch(param, arg)),
             },
         };
-        self.validate(v, param)
+        if v.boxed && v.value.is_nil() && param != Param::Any {
+            return Err(self.errorf(format!(
+                "wrong type for value; expected {}; got interface {{}}",
+                param.go_name()
+            )));
+        }
+        self.validate(v.value, param)
     }
 
     fn literal_mismatch(&self, param: Param, arg: &Arg) -> ExecError {

@@ -27,6 +27,8 @@ pub enum Tok {
     Declare,
     Assign,
     Comma,
+    /// Any other printable ASCII character (Go's `itemChar`).
+    Punct,
     Eof,
     Error,
     // Keywords.
@@ -429,6 +431,7 @@ impl Lexer<'_> {
                     self.emit(Tok::RightParen);
                 }
                 ',' => self.emit(Tok::Comma),
+                c if c.is_ascii() && !c.is_ascii_control() => self.emit(Tok::Punct),
                 c => {
                     self.error(format!("bad character {}", unicode_plus(c)));
                     return false;

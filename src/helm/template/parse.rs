@@ -373,12 +373,6 @@ impl Parser<'_> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
-                    if pipe.is_assign && !self.vars.contains(&v.val) {
-                        return self.err(format!(
-                            "undefined variable {}",
-                            super::fmt::quote(&v.val, false)
-                        ));
-                    }
                     pipe.decl.push(v.val.clone());
                     self.vars.push(v.val);
                     break;
@@ -584,7 +578,8 @@ enum Item {
 /// Go's `NumberNode` readings of a literal (`strconv` rules, loosely).
 fn number(text: &str, is_char: bool) -> Result<Number, String> {
     if is_char {
-        let inner = unquote_char(text).ok_or_else(|| "malformed character constant".to_owned())?;
+        let inner =
+            unquote_char(text).ok_or_else(|| format!("malformed character constant: {text}"))?;
         let v = i64::from(u32::from(inner));
         #[allow(clippy::cast_precision_loss)]
         return Ok(Number {
@@ -631,6 +626,9 @@ fn number(text: &str, is_char: bool) -> Result<Number, String> {
         });
     }
     match clean.parse::<f64>() {
+        Ok(_) if !clean.contains(['.', 'e', 'E', 'p', 'P']) || lower.starts_with("0x") => Err(
+            format!("integer overflow: {}", super::fmt::quote(text, false)),
+        ),
         Ok(f) if !lower.starts_with("0x") && !lower.contains("inf") && !lower.contains("nan") => {
             #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
             let int = if f.fract() == 0.0 && f.abs() < 9.2e18 {
