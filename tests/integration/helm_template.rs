@@ -161,3 +161,44 @@ fn helm_template_conformance_table_is_what_helm_renders() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Times parse + execute of the table's 300-line template (Helm's output is
+/// its expectation). Prints the figure; asserts only correctness:
+/// `cargo nextest run -p devloop -E 'test(helm_template_timing)' --no-capture`
+#[test]
+fn helm_template_timing_of_a_300_line_template() {
+    const RUNS: u32 = 50;
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "bench-300-lines")
+        .expect("the table has bench-300-lines");
+    assert_eq!(case.template.lines().count(), 300);
+    let name = format!("{CHART}/templates/{}.yaml", case.name);
+    let funcs = Arc::new(helm_funcs());
+    let (mut parse, mut exec) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for _ in 0..RUNS {
+        let start = std::time::Instant::now();
+        let mut set = TemplateSet::new(funcs.clone());
+        set.parse(&name, &case.template).expect("parses");
+        let parsed = std::time::Instant::now();
+        let out = set
+            .render(&name, helm_context(&name, &case.values))
+            .expect("renders");
+        exec += parsed.elapsed();
+        parse += parsed - start;
+        assert_eq!(Some(&out), case.output.as_ref());
+    }
+    eprintln!(
+        "300-line template ({} bytes in, {} bytes out), mean of {RUNS} runs: parse {:?}, execute {:?}, total {:?} ({} build)",
+        case.template.len(),
+        case.output.as_ref().map_or(0, String::len),
+        parse / RUNS,
+        exec / RUNS,
+        (parse + exec) / RUNS,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    );
+}
