@@ -50,11 +50,38 @@ fn helm_context(template: &str, values: &serde_json::Value) -> Value {
     ctx
 }
 
-/// Go's builtins as Helm's engine sees them: Helm's function library
-/// (sprig) replaces Go's `slice` with its own. The library proper is part 2
-/// of issue 10; this stand-in keeps the table's `slice` cases Helm's.
+/// Go's builtins as Helm's engine sees them, plus stand-ins for the few
+/// Helm functions the table uses: Helm's `include` and `tpl` (which reach
+/// the template set through the call context), and sprig's `slice`, which
+/// replaces Go's. Helm's function library proper is part 2 of issue 10.
 fn helm_funcs() -> Funcs {
     let mut funcs = Funcs::new();
+    let name_and_data = Signature::fixed(&[Param::String, Param::Any]);
+    funcs.register("include", name_and_data.clone(), |ctx, args| {
+        let name = args[0].as_str().expect("checked by the signature");
+        ctx.execute_template(name, args[1].clone()).map(Value::from)
+    });
+    funcs.register("tpl", name_and_data, |ctx, args| {
+        let text = args[0].as_str().expect("checked by the signature");
+        let quoted = devloop::helm::template::fmt::quote(text, false);
+        match ctx.execute_text("gotpl", text, args[1].clone()) {
+            Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
+            // pkg/errors' Wrapf: "msg: cause", unwrapping to the cause.
+            Err(devloop::helm::template::Error::Parse(e)) => Err(FuncError::Call {
+                chain: vec![
+                    format!("cannot parse template {quoted}: {e}"),
+                    e.to_string(),
+                ],
+            }),
+            Err(devloop::helm::template::Error::Exec(e)) => {
+                let mut chain = vec![format!(
+                    "error during tpl function execution for {quoted}: {e}"
+                )];
+                chain.extend(e.chain);
+                Err(FuncError::Call { chain })
+            }
+        }
+    });
     funcs.register(
         "slice",
         Signature::variadic(&[Param::Any], Param::Any),

@@ -60,7 +60,11 @@ impl ExecError {
         &self.chain[0]
     }
 
-    /// Helm's `reformatExecErrorMsg`.
+    /// Helm's `reformatExecErrorMsg`: `required`/`fail` messages become
+    /// `execution error at (FILE:LINE:COL): msg`; a chain made only of
+    /// template errors becomes an indented trace, one location per nested
+    /// template; anything else (a function's own error at the bottom) is
+    /// left as Go worded it.
     pub fn helm_message(&self) -> String {
         let full = &self.chain[0];
         let tokens: Vec<&str> = full.splitn(3, ": ").collect();
@@ -70,34 +74,72 @@ impl ExecError {
         if let Some(msg) = warning(tokens[2]) {
             return format!("execution error at ({}): {msg}", tokens[1]);
         }
-        let mut entries: Vec<(&str, &str, String)> = Vec::new();
-        for (i, text) in self.chain.iter().enumerate() {
-            let parts: Vec<&str> = text.splitn(4, ": ").collect();
-            if parts.len() != 4 {
+        let mut entries: Vec<Trace> = Vec::new();
+        for text in &self.chain {
+            let Some(trace) = Trace::parse(text) else {
                 return full.clone();
-            }
-            let mut msg = parts[3].to_owned();
-            if let Some(next) = self.chain.get(i + 1) {
-                msg = msg.replace(next.as_str(), "");
-            }
-            let entry = (parts[1], parts[2], msg.trim().to_owned());
-            if !entries.contains(&entry) {
-                entries.push(entry);
+            };
+            if entries.last() != Some(&trace) {
+                entries.push(trace);
             }
         }
         let mut out = String::new();
-        for (location, executing, msg) in entries {
-            if msg.is_empty() {
-                continue;
+        for t in entries {
+            if !t.location.is_empty() {
+                out.push_str(&t.location);
+                out.push_str("\n  ");
             }
-            out.push_str(location);
-            out.push_str("\n  ");
-            out.push_str(executing);
-            out.push_str(":\n    ");
-            out.push_str(&msg);
-            out.push('\n');
+            if !t.executing.is_empty() {
+                out.push_str(&t.executing);
+                out.push_str("\n    ");
+            }
+            if !t.message.is_empty() {
+                out.push_str(&t.message);
+                out.push('\n');
+            }
         }
         out.trim().to_owned()
+    }
+}
+
+/// One step of Helm's error trace.
+#[derive(Debug, PartialEq, Eq)]
+struct Trace {
+    location: String,
+    executing: String,
+    message: String,
+}
+
+impl Trace {
+    /// Reads one `text/template` error text; `None` when it is not one.
+    fn parse(text: &str) -> Option<Trace> {
+        let rest = text.strip_prefix("template: ")?;
+        if rest.starts_with("no template ") {
+            return Some(Trace {
+                location: String::new(),
+                executing: String::new(),
+                message: text.to_owned(),
+            });
+        }
+        if let Some((location, after)) = rest.split_once(": executing ")
+            && let Some((executing, msg)) = after.split_once(">: ")
+        {
+            let msg = match msg.find("template:") {
+                Some(i) => msg[..i].trim(),
+                None => msg,
+            };
+            return Some(Trace {
+                location: location.to_owned(),
+                executing: format!("executing {executing}>:"),
+                message: msg.to_owned(),
+            });
+        }
+        let (location, msg) = rest.split_once(": ")?;
+        Some(Trace {
+            location: location.to_owned(),
+            executing: String::new(),
+            message: msg.to_owned(),
+        })
     }
 }
 
