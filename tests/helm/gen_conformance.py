@@ -12,7 +12,8 @@ define/block (template names are global to a chart), is rendered on its own.
     python3 tests/helm/gen_conformance.py           # regenerate expected.json
     python3 tests/helm/gen_conformance.py --check   # re-run Helm; fail if expected.json differs
 
-Values: each case's `values` table is merged over DEFAULT_VALUES and written
+Values: each case's `values` table (or `values_json`, for values with
+nulls, which TOML lacks) is merged over DEFAULT_VALUES and written
 as the chart's values.yaml (JSON is YAML), so every number reaches the
 template as a float64, as any value from YAML does in Helm.
 """
@@ -84,7 +85,8 @@ def load_cases() -> list[dict]:
 
 
 def values_of(case: dict) -> dict:
-    return {**DEFAULT_VALUES, **case.get("values", {})}
+    own = json.loads(case["values_json"]) if "values_json" in case else case.get("values", {})
+    return {**DEFAULT_VALUES, **own}
 
 
 def render(cases: list[dict], values: dict) -> dict:
@@ -110,7 +112,7 @@ def template_name(case: dict) -> str:
 def generate() -> list[dict]:
     cases = load_cases()
     results: dict[str, dict] = {}
-    alone = [c for c in cases if "values" in c or c["name"].endswith("-error") or re.search(r"\{\{-?\s*(define|block)\b", c["template"])]
+    alone = [c for c in cases if "values" in c or "values_json" in c or c["name"].endswith("-error") or re.search(r"\{\{-?\s*(define|block)\b", c["template"])]
     batch = [c for c in cases if c not in alone]
     while batch:
         got = render(batch, DEFAULT_VALUES)

@@ -30,7 +30,7 @@ fn cases() -> Vec<Case> {
 /// `release-name` in `default`, as the oracle renders it).
 fn helm_context(template: &str, values: &serde_json::Value) -> Value {
     let ctx = serde_json::json!({
-        "Values": values,
+        "Values": without_nulls(values),
         "Release": {
             "Name": "release-name", "Namespace": "default", "IsInstall": true,
             "IsUpgrade": false, "Service": "Helm",
@@ -126,6 +126,20 @@ fn sprig_slice(list: &Value, indices: &[Value]) -> Result<Value, FuncError> {
         usize::try_from(end).expect("checked non-negative"),
     );
     Ok(Value::list(items[start..end].to_vec()))
+}
+
+/// Helm's value coalescing deletes null-valued keys from maps, at every map
+/// level but not inside lists (what the chart model, part 3, must do).
+fn without_nulls(values: &serde_json::Value) -> serde_json::Value {
+    match values {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        v => v.clone(),
+    }
 }
 
 /// Renders one case as Helm's engine would: parse, execute, Helm's wording.

@@ -88,7 +88,17 @@ fn print_args(a: &[Value]) -> String {
     if let [Value::String(s)] = a {
         return s.to_string();
     }
-    sprint(a)
+    let printable: Vec<Value> = a
+        .iter()
+        .map(|v| {
+            if v.is_nil() {
+                Value::string("<no value>")
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    sprint(&printable)
 }
 
 fn call(a: &[Value]) -> FResult {

@@ -73,6 +73,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         i += 1;
         let mut spec = Spec::default();
+        let mut good_index = true;
         while i < chars.len() {
             match chars[i] {
                 '+' => spec.plus = true,
@@ -86,7 +87,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         // Argument index, width, precision.
         if let Some((n, next)) = arg_index(&chars, i) {
-            next_arg = n;
+            if n < args.len() {
+                next_arg = n;
+            } else {
+                good_index = false;
+            }
             i = next;
             reordered = true;
         }
@@ -110,7 +115,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         if i < chars.len() && chars[i] == '.' {
             i += 1;
             if let Some((n, next)) = arg_index(&chars, i) {
-                next_arg = n;
+                if n < args.len() {
+                    next_arg = n;
+                } else {
+                    good_index = false;
+                }
                 i = next;
                 reordered = true;
             }
@@ -128,7 +137,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
         }
         if let Some((n, next)) = arg_index(&chars, i) {
-            next_arg = n;
+            if n < args.len() {
+                next_arg = n;
+            } else {
+                good_index = false;
+            }
             i = next;
             reordered = true;
         }
@@ -139,6 +152,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         i += 1;
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good_index {
+            let _ = write!(out, "%!{verb}(BADINDEX)");
             continue;
         }
         let Some(arg) = args.get(next_arg) else {
@@ -204,7 +221,8 @@ fn pad(out: &mut String, s: &str, spec: Spec) {
         out.push_str(s);
         out.extend(std::iter::repeat_n(' ', fill));
     } else {
-        out.extend(std::iter::repeat_n(' ', fill));
+        let c = if spec.zero { '0' } else { ' ' };
+        out.extend(std::iter::repeat_n(c, fill));
         out.push_str(s);
     }
 }
@@ -241,6 +259,12 @@ fn bad_verb(out: &mut String, value: &Value, verb: char) {
 }
 
 fn format_value(out: &mut String, value: &Value, verb: char, spec: Spec, top: bool) {
+    if verb == 'v' && spec.sharp {
+        let mut s = String::new();
+        go_syntax(&mut s, value, top);
+        pad(out, &s, spec);
+        return;
+    }
     match value {
         Value::Nil => {
             if verb == 'v' || !top {
@@ -256,6 +280,10 @@ fn format_value(out: &mut String, value: &Value, verb: char, spec: Spec, top: bo
         Value::Int(i) | Value::Int64(i) => format_int(out, value, i128::from(*i), verb, spec),
         Value::Byte(b) => format_int(out, value, i128::from(*b), verb, spec),
         Value::Float(f) => match verb {
+            'x' | 'X' => {
+                let s = hex_float(*f, verb == 'X');
+                pad_number(out, &s, spec);
+            }
             'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
                 let s = format_float(*f, verb, spec);
                 pad_number(out, &s, spec);
@@ -270,7 +298,7 @@ fn format_value(out: &mut String, value: &Value, verb: char, spec: Spec, top: bo
                 };
                 pad(out, &s, spec);
             }
-            'q' => pad(out, &quote(s, spec.sharp), spec),
+            'q' => pad(out, &quote_with(s, spec.sharp, spec.plus), spec),
             'x' | 'X' => {
                 let mut hex = String::new();
                 for (k, b) in s.bytes().enumerate() {
@@ -310,6 +338,79 @@ fn format_value(out: &mut String, value: &Value, verb: char, spec: Spec, top: bo
             out.push(']');
         }
     }
+}
+
+/// Go's `%#v`: the value as Go source.
+fn go_syntax(out: &mut String, value: &Value, top: bool) {
+    match value {
+        Value::Nil if top => out.push_str("<nil>"),
+        Value::Nil => out.push_str("interface {}(nil)"),
+        Value::Byte(b) => {
+            let _ = write!(out, "0x{b:x}");
+        }
+        Value::String(s) => out.push_str(&quote(s, false)),
+        Value::List(items) => {
+            out.push_str("[]interface {}{");
+            for (k, item) in items.borrow().iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                go_syntax(out, item, false);
+            }
+            out.push('}');
+        }
+        Value::Map(map) => {
+            out.push_str("map[string]interface {}{");
+            for (k, (key, item)) in map.borrow().iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&quote(key, false));
+                out.push(':');
+                go_syntax(out, item, false);
+            }
+            out.push('}');
+        }
+        v => format_value(out, v, 'v', Spec::default(), false),
+    }
+}
+
+/// Go's `%x` of a float64: `0x1.8p+00`.
+fn hex_float(f: f64, upper: bool) -> String {
+    if !f.is_finite() {
+        return format_float(f, 'g', Spec::default());
+    }
+    let bits = f.to_bits();
+    let neg = bits >> 63 == 1;
+    let mut exp = i64::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let mut mant = bits & ((1 << 52) - 1);
+    let s = if exp == 0 && mant == 0 {
+        "0x0p+00".to_owned()
+    } else {
+        if exp == 0 {
+            // Subnormal: normalise so the leading digit is 1.
+            exp = 1;
+            while mant & (1 << 52) == 0 {
+                mant <<= 1;
+                exp -= 1;
+            }
+            mant &= (1 << 52) - 1;
+        }
+        let exp = exp - 1023;
+        let mut digits = format!("{mant:013x}");
+        while digits.ends_with('0') {
+            digits.pop();
+        }
+        let frac = if digits.is_empty() {
+            String::new()
+        } else {
+            format!(".{digits}")
+        };
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("0x1{frac}p{sign}{:02}", exp.abs())
+    };
+    let s = if neg { format!("-{s}") } else { s };
+    if upper { s.to_uppercase() } else { s }
 }
 
 fn format_int(out: &mut String, value: &Value, i: i128, verb: char, spec: Spec) {
@@ -477,12 +578,26 @@ fn g_form(f: f64, prec: Option<usize>, upper: bool) -> String {
 
 /// Go's `strconv.Quote` (or a raw backquoted string for `%#q` when possible).
 pub fn quote(s: &str, backquote: bool) -> String {
+    quote_with(s, backquote, false)
+}
+
+/// [`quote`], escaping every non-ASCII character when `ascii` (`%+q`).
+fn quote_with(s: &str, backquote: bool, ascii: bool) -> String {
     if backquote && !s.contains('`') && !s.chars().any(|c| c.is_control() && c != '\t') {
         return format!("`{s}`");
     }
     let mut out = String::from("\"");
     for c in s.chars() {
-        escape_char(&mut out, c, '"');
+        if ascii && !c.is_ascii() {
+            let n = u32::from(c);
+            if n < 0x10000 {
+                let _ = write!(out, "\\u{n:04x}");
+            } else {
+                let _ = write!(out, "\\U{n:08x}");
+            }
+        } else {
+            escape_char(&mut out, c, '"');
+        }
     }
     out.push('"');
     out

@@ -595,6 +595,25 @@ fn number(text: &str, is_char: bool) -> Result<Number, String> {
         None => (false, clean.strip_prefix('+').unwrap_or(&clean)),
     };
     let lower = body.to_ascii_lowercase();
+    if let Some(h) = lower.strip_prefix("0x")
+        && h.contains('p')
+    {
+        let f = hex_float(h)
+            .ok_or_else(|| format!("illegal number syntax: {}", super::fmt::quote(text, false)))?;
+        let f = if neg { -f } else { f };
+        #[allow(clippy::cast_possible_truncation)]
+        let int = if f.fract() == 0.0 && f.abs() < 9.2e18 {
+            Some(f as i64)
+        } else {
+            None
+        };
+        return Ok(Number {
+            text: text.to_owned(),
+            int,
+            float: Some(f),
+            uint_only: false,
+        });
+    }
     let parsed_int: Option<u64> = if let Some(h) = lower.strip_prefix("0x") {
         u64::from_str_radix(h, 16).ok()
     } else if let Some(o) = lower.strip_prefix("0o") {
@@ -629,7 +648,12 @@ fn number(text: &str, is_char: bool) -> Result<Number, String> {
         Ok(_) if !clean.contains(['.', 'e', 'E', 'p', 'P']) || lower.starts_with("0x") => Err(
             format!("integer overflow: {}", super::fmt::quote(text, false)),
         ),
-        Ok(f) if !lower.starts_with("0x") && !lower.contains("inf") && !lower.contains("nan") => {
+        Ok(f)
+            if f.is_finite()
+                && !lower.starts_with("0x")
+                && !lower.contains("inf")
+                && !lower.contains("nan") =>
+        {
             #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
             let int = if f.fract() == 0.0 && f.abs() < 9.2e18 {
                 Some(f as i64)
@@ -648,6 +672,23 @@ fn number(text: &str, is_char: bool) -> Result<Number, String> {
             super::fmt::quote(text, false)
         )),
     }
+}
+
+/// A hexadecimal float's digits after `0x`: `1.8p4`.
+fn hex_float(h: &str) -> Option<f64> {
+    let (mantissa, exp) = h.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut value = 0f64;
+    for d in int.chars() {
+        value = value * 16.0 + f64::from(d.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for d in frac.chars() {
+        value += f64::from(d.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(value * 2f64.powi(exp))
 }
 
 /// Go's `strconv.Unquote` for "..." and `...` literals.
