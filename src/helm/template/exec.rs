@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::ast::{self, Arg, Branch, Command, Node, Pipe, Tree};
 use super::error::{Error, ExecError, FuncError};
-use super::funcs::{CallContext, Func, Param};
+use super::funcs::{CallContext, Func, FuncBody, Param, Signature};
 use super::value::Value;
 use super::{MissingKey, TemplateSet};
 
@@ -525,23 +525,58 @@ impl<'a> State<'a> {
         self.eval_field_chain(dot, value, &idents[1..], args, fin)
     }
 
+    /// `.a.b.c` on `receiver`; the last name gets the command's arguments
+    /// (`args[0]` is the field node itself) and the pipeline's value `fin`.
     fn eval_field_chain(
         &mut self,
-        _dot: &Dot,
+        dot: &Dot,
         mut receiver: Dot,
         idents: &[String],
-        args: &[Arg],
+        args: &'a [Arg],
         fin: Option<&Value>,
     ) -> R<Dot> {
+        let node = self.at;
         let n = idents.len();
         for ident in &idents[..n - 1] {
-            receiver = self.eval_field(ident, false, &receiver)?;
+            receiver = self.eval_field(dot, node, ident, &[], None, &receiver)?;
         }
-        let has_args = args.len() > 1 || fin.is_some();
-        self.eval_field(&idents[n - 1], has_args, &receiver)
+        self.eval_field(dot, node, &idents[n - 1], args, fin, &receiver)
     }
 
-    fn eval_field(&self, name: &str, has_args: bool, receiver: &Dot) -> R<Dot> {
+    fn eval_field(
+        &mut self,
+        dot: &Dot,
+        node: At<'a>,
+        name: &str,
+        args: &'a [Arg],
+        fin: Option<&Value>,
+        receiver: &Dot,
+    ) -> R<Dot> {
+        let has_args = args.len() > 1 || fin.is_some();
+        if let Value::Object(obj) = &receiver.value {
+            if let Some(sig) = obj.method(name) {
+                let obj = obj.clone();
+                let call = |ctx: &mut CallContext<'_, '_>, values: &[Value]| {
+                    obj.call_method(name, ctx, values)
+                };
+                let rest = args.get(1..).unwrap_or(&[]);
+                return self
+                    .eval_callee(dot, &sig, None, node, name, rest, fin.cloned(), &call)
+                    .map(Dot::plain);
+            }
+            if let Some(v) = obj.field(name) {
+                if has_args {
+                    return Err(self.errorf(format!(
+                        "{name} has arguments but cannot be invoked as function"
+                    )));
+                }
+                return Ok(Dot::plain(v));
+            }
+            return Err(self.errorf(format!(
+                "can't evaluate field {name} in type {}",
+                obj.type_name()
+            )));
+        }
         match &receiver.value {
             Value::Nil if !receiver.boxed => {
                 if self.set.missing_key == MissingKey::Error {
@@ -607,7 +642,23 @@ impl<'a> State<'a> {
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        let sig = &func.sig;
+        let imp = func.imp.clone();
+        self.eval_callee(dot, &func.sig, func.special, node, name, args, fin, &*imp)
+    }
+
+    /// Go's `evalCall` for a function or a method with signature `sig`.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_callee(
+        &mut self,
+        dot: &Dot,
+        sig: &Signature,
+        special: Option<&str>,
+        node: At<'a>,
+        name: &str,
+        args: &'a [Arg],
+        fin: Option<Value>,
+        imp: &FuncBody<'_>,
+    ) -> R<Value> {
         let num_in = args.len() + usize::from(fin.is_some());
         let num_fixed = sig.params.len();
         if sig.variadic.is_some() {
@@ -622,8 +673,8 @@ impl<'a> State<'a> {
                 "wrong number of args for {name}: want {num_fixed} got {num_in}"
             )));
         }
-        if matches!(func.special, Some("and" | "or")) {
-            let want = func.special == Some("or");
+        if matches!(special, Some("and" | "or")) {
+            let want = special == Some("or");
             let mut v = Value::Nil;
             for arg in args {
                 v = self.eval_arg(dot, Param::Any, arg)?;
@@ -637,7 +688,7 @@ impl<'a> State<'a> {
             return Ok(v);
         }
         let mut values = Vec::with_capacity(num_in + 1);
-        if func.special == Some("call") {
+        if special == Some("call") {
             values.push(Value::string(
                 args.first().map(ToString::to_string).unwrap_or_default(),
             ));
@@ -649,7 +700,6 @@ impl<'a> State<'a> {
             let param = sig.param(num_in - 1);
             values.push(self.validate(f, param)?);
         }
-        let imp = func.imp.clone();
         let result = {
             let mut ctx = CallContext { state: self };
             imp(&mut ctx, &values)

@@ -325,6 +325,7 @@ fn format_value(out: &mut String, value: &Value, verb: char, spec: Spec, top: bo
             }
             out.push(']');
         }
+        Value::Object(o) => pad(out, &o.display(), spec),
         Value::Map(map) => {
             out.push_str("map[");
             for (k, (key, item)) in map.borrow().iter().enumerate() {

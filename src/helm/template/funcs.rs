@@ -73,6 +73,10 @@ impl Signature {
     }
 }
 
+/// A function or method body as the executor calls it.
+pub(crate) type FuncBody<'x> =
+    dyn Fn(&mut CallContext<'_, '_>, &[Value]) -> Result<Value, FuncError> + 'x;
+
 /// A template function's body.
 pub type FuncImpl =
     Arc<dyn Fn(&mut CallContext<'_, '_>, &[Value]) -> Result<Value, FuncError> + Send + Sync>;

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 pub use error::{Error, ExecError, FuncError, ParseError};
 pub use funcs::{CallContext, FuncImpl, Funcs, Param, Signature};
-pub use value::{ListRef, MapRef, Value};
+pub use value::{ListRef, MapRef, Object, Value};
 
 /// Go's `missingkey` option: what `.key` on a map without that key yields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -42,3 +42,123 @@ fn exec_error_wording() {
         "t:2:10\n  executing \"t\" at <.Values.a.b>:\n    nil pointer evaluating interface {}.b"
     );
 }
+
+/// A stand-in for Helm's `.Files`: one method, one field.
+#[derive(Debug)]
+struct Files;
+
+impl Object for Files {
+    fn type_name(&self) -> &'static str {
+        "chart.Files"
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "Count").then_some(Value::Int(1))
+    }
+
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Get").then(|| Signature::fixed(&[Param::String]))
+    }
+
+    fn call_method(
+        &self,
+        _name: &str,
+        _ctx: &mut CallContext<'_, '_>,
+        args: &[Value],
+    ) -> Result<Value, FuncError> {
+        match args[0].as_str() {
+            Some("a.txt") => Ok(Value::from("content of a")),
+            _ => Err(FuncError::new("no such file")),
+        }
+    }
+
+    fn display(&self) -> String {
+        "{a.txt}".to_owned()
+    }
+}
+
+fn render_with_files(text: &str) -> Result<String, Error> {
+    let mut set = TemplateSet::new(Arc::new(Funcs::new()));
+    set.parse("t", text)?;
+    let data = Value::from_json(&serde_json::json!({}));
+    if let Value::Map(m) = &data {
+        m.borrow_mut()
+            .insert("Files".to_owned(), Value::Object(std::rc::Rc::new(Files)));
+    }
+    Ok(set.render("t", data)?)
+}
+
+#[test]
+fn objects_have_fields_and_methods() {
+    let ok = |t: &str| render_with_files(t).expect("renders");
+    assert_eq!(ok(r#"{{ .Files.Get "a.txt" }}"#), "content of a");
+    assert_eq!(
+        ok(r#"{{ "a.txt" | .Files.Get | printf "%q" }}"#),
+        "\"content of a\""
+    );
+    assert_eq!(
+        ok("{{ .Files.Count }} {{ .Files }} {{ printf \"%T\" .Files }}"),
+        "1 {a.txt} chart.Files"
+    );
+    let err = |t: &str| render_with_files(t).expect_err("fails").to_string();
+    assert_eq!(
+        err(r#"{{ .Files.Get "b" }}"#),
+        "template: t:1:9: executing \"t\" at <.Files.Get>: error calling Get: no such file"
+    );
+    assert_eq!(
+        err("{{ .Files.Get }}"),
+        "template: t:1:9: executing \"t\" at <.Files.Get>: wrong number of args for Get: want 1 got 0"
+    );
+    assert_eq!(
+        err("{{ .Files.Get 1 }}"),
+        "template: t:1:14: executing \"t\" at <1>: expected string; found 1"
+    );
+    assert_eq!(
+        err("{{ .Files.Nope }}"),
+        "template: t:1:9: executing \"t\" at <.Files.Nope>: can't evaluate field Nope in type chart.Files"
+    );
+}
+
+#[test]
+fn functions_registered_later_see_the_template_set() {
+    let mut funcs = Funcs::new();
+    funcs.register(
+        "include",
+        Signature::fixed(&[Param::String, Param::Any]),
+        |ctx, a| {
+            let name = a[0].as_str().expect("checked by the signature");
+            ctx.execute_template(name, a[1].clone()).map(Value::from)
+        },
+    );
+    let mut set = TemplateSet::new(Arc::new(funcs));
+    set.parse(
+        "t",
+        r#"{{ define "x" }}<{{ . }}>{{ end }}{{ include "x" 1 | printf "%s!" }}"#,
+    )
+    .expect("parses");
+    assert_eq!(set.render("t", Value::Nil).expect("renders"), "<1>!");
+}
+
+#[test]
+fn maps_are_shared_between_readers() {
+    let mut funcs = Funcs::new();
+    funcs.register(
+        "set",
+        Signature::fixed(&[Param::Any, Param::String, Param::Any]),
+        |_, a| {
+            if let Value::Map(m) = &a[0] {
+                let key = a[1].as_str().expect("checked by the signature").to_owned();
+                m.borrow_mut().insert(key, a[2].clone());
+            }
+            Ok(a[0].clone())
+        },
+    );
+    let mut set = TemplateSet::new(Arc::new(funcs));
+    set.parse(
+        "t",
+        r#"{{ $_ := set .Values "added" "yes" }}{{ .Values.added }}"#,
+    )
+    .expect("parses");
+    let data = Value::from_json(&serde_json::json!({"Values": {}}));
+    assert_eq!(set.render("t", data).expect("renders"), "yes");
+}

@@ -12,6 +12,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::error::FuncError;
+use super::funcs::{CallContext, Signature};
+
 /// A shared, mutable map (Go's `map[string]interface{}`).
 pub type MapRef = Rc<RefCell<BTreeMap<String, Value>>>;
 /// A shared, mutable list (Go's `[]interface{}`).
@@ -35,6 +38,49 @@ pub enum Value {
     String(Rc<str>),
     List(ListRef),
     Map(MapRef),
+    /// A Go struct or other typed value with fields and methods (Helm's
+    /// `.Files`, `.Capabilities`), provided by the chart model.
+    Object(Rc<dyn Object>),
+}
+
+/// A typed Go value that templates reach through fields and methods
+/// (`.Files.Get "x"`, `.Capabilities.APIVersions.Has "v1"`). The executor
+/// calls methods with Go's argument checks (against [`Object::method`]'s
+/// signature) and reports their errors as `error calling NAME: ...`.
+pub trait Object: std::fmt::Debug {
+    /// Go's type name (`%T`, error messages), such as `chart.Files`.
+    fn type_name(&self) -> &'static str;
+
+    /// A field (or map entry) by name; `None` when there is none.
+    fn field(&self, name: &str) -> Option<Value> {
+        let _ = name;
+        None
+    }
+
+    /// The signature of the method `name`, if the value has that method.
+    fn method(&self, name: &str) -> Option<Signature> {
+        let _ = name;
+        None
+    }
+
+    /// Calls the method `name` (one [`Object::method`] returned a signature for).
+    fn call_method(
+        &self,
+        name: &str,
+        ctx: &mut CallContext<'_, '_>,
+        args: &[Value],
+    ) -> Result<Value, FuncError> {
+        let _ = (ctx, args);
+        Err(FuncError::new(format!("{name} is not a method")))
+    }
+
+    /// What `%v` prints (Go prints a struct as `{field1 field2}`).
+    fn display(&self) -> String;
+
+    /// The value as JSON, for renders that hand values back.
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 impl Value {
@@ -87,6 +133,7 @@ impl Value {
                     .map(|(k, v)| (k.clone(), v.to_json()))
                     .collect(),
             ),
+            Value::Object(o) => o.to_json(),
         }
     }
 
@@ -102,6 +149,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
+            Value::Object(o) => o.type_name(),
         }
     }
 
@@ -116,6 +164,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
+            Value::Object(_) => true,
         }
     }
 
@@ -148,7 +197,7 @@ impl Value {
             Value::Byte(_) => Kind::Uint,
             Value::Float(_) => Kind::Float,
             Value::String(_) => Kind::String,
-            Value::List(_) | Value::Map(_) => Kind::Other,
+            Value::List(_) | Value::Map(_) | Value::Object(_) => Kind::Other,
         }
     }
 }
