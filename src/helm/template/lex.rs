@@ -49,7 +49,8 @@ pub enum Tok {
 #[derive(Clone, Debug)]
 pub struct Token {
     pub tok: Tok,
-    pub val: String,
+    /// Shared so the parser's look-ahead copies tokens cheaply.
+    pub val: Rc<str>,
     pub pos: usize,
     pub line: usize,
 }
@@ -59,7 +60,7 @@ impl Token {
     pub fn describe(&self) -> String {
         match self.tok {
             Tok::Eof => "EOF".to_owned(),
-            Tok::Error => self.val.clone(),
+            Tok::Error => self.val.to_string(),
             Tok::Block
             | Tok::Break
             | Tok::Continue
@@ -79,6 +80,8 @@ impl Token {
         }
     }
 }
+
+use std::rc::Rc;
 
 const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
@@ -137,7 +140,7 @@ impl Lexer<'_> {
     fn emit(&mut self, tok: Tok) {
         self.out.push(Token {
             tok,
-            val: self.input[self.start..self.pos].to_owned(),
+            val: Rc::from(&self.input[self.start..self.pos]),
             pos: self.start,
             line: self.start_line,
         });
@@ -158,7 +161,7 @@ impl Lexer<'_> {
     fn error(&mut self, msg: String) {
         self.out.push(Token {
             tok: Tok::Error,
-            val: msg,
+            val: Rc::from(msg),
             pos: self.start,
             line: self.start_line,
         });

@@ -209,7 +209,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Item> {
         let t = self.next_non_space();
         match t.tok {
-            Tok::Text => Ok(Item::Node(Node::Text(t.val))),
+            Tok::Text => Ok(Item::Node(Node::Text(t.val.to_string()))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -373,14 +373,14 @@ impl Parser<'_> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     break;
                 }
                 Tok::Comma => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         if matches!(
                             self.peek_non_space().tok,
@@ -520,7 +520,7 @@ impl Parser<'_> {
                 }
                 Arg::Identifier {
                     pos: t.pos,
-                    name: t.val,
+                    name: t.val.to_string(),
                 }
             }
             Tok::Dot => Arg::Dot(t.pos),
@@ -535,14 +535,14 @@ impl Parser<'_> {
                 }
                 Arg::Variable {
                     pos: t.pos,
-                    idents: vec![t.val],
+                    idents: vec![t.val.to_string()],
                 }
             }
             Tok::Field => Arg::Field {
                 pos: t.pos,
                 idents: vec![t.val[1..].to_owned()],
             },
-            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
+            Tok::Bool => Arg::Bool(t.pos, &*t.val == "true"),
             Tok::Char | Tok::Number => {
                 let n = match number(&t.val, t.tok == Tok::Char) {
                     Ok(n) => n,
@@ -557,7 +557,7 @@ impl Parser<'_> {
                 let text = self.unquote(&t.val)?;
                 Arg::String {
                     pos: t.pos,
-                    quoted: t.val,
+                    quoted: t.val.to_string(),
                     text,
                 }
             }
