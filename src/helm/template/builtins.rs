@@ -33,7 +33,15 @@ pub(crate) fn register(f: &mut Funcs) {
     );
     f.register_special("call", first_any_var.clone(), Arc::new(|_, a| call(a)));
     f.register("not", any1.clone(), |_, a| Ok(Value::Bool(!a[0].is_true())));
-    f.register("len", any1, |_, a| length(&a[0]));
+    f.register("len", any1, |ctx, a| {
+        if ctx.arg_is_untyped_nil(0) {
+            // Go's `len` calls Type() on the invalid reflect.Value and panics.
+            return Err(FuncError::new(
+                "reflect: call of reflect.Value.Type on zero Value",
+            ));
+        }
+        length(&a[0])
+    });
     f.register("index", first_any_var.clone(), |_, a| index(&a[0], &a[1..]));
     f.register("slice", first_any_var.clone(), |_, a| slice(&a[0], &a[1..]));
     f.register("print", any_var.clone(), |_, a| {

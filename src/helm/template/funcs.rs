@@ -150,9 +150,17 @@ impl Funcs {
 /// What a function sees of the running template.
 pub struct CallContext<'s, 'a> {
     pub(crate) state: &'s mut State<'a>,
+    pub(crate) untyped_nil: Vec<bool>,
 }
 
 impl CallContext<'_, '_> {
+    /// Whether argument `i` is Go's untyped nil (a nil literal, or a variable
+    /// or pipeline holding a missing value) rather than a nil value taken
+    /// from a map or list; a few Go functions tell them apart.
+    pub fn arg_is_untyped_nil(&self, i: usize) -> bool {
+        self.untyped_nil.get(i).copied().unwrap_or(false)
+    }
+
     /// Executes the named template of the set with `data` as dot into a new
     /// string (Helm's `include`).
     pub fn execute_template(&mut self, name: &str, data: Value) -> Result<String, FuncError> {

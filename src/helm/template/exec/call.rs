@@ -86,15 +86,21 @@ impl<'a> State<'a> {
                 args.first().map(ToString::to_string).unwrap_or_default(),
             ));
         }
+        let mut untyped_nil = vec![false; values.len()];
         for (i, arg) in args.iter().enumerate() {
             values.push(self.eval_arg(dot, sig.param(i), arg)?);
+            untyped_nil.push(self.untyped_nil);
         }
         if let Some(f) = fin {
             let param = sig.param(num_in - 1);
+            untyped_nil.push(f.is_nil());
             values.push(self.validate(f, param)?);
         }
         let result = {
-            let mut ctx = CallContext { state: self };
+            let mut ctx = CallContext {
+                state: self,
+                untyped_nil,
+            };
             imp(&mut ctx, &values)
         };
         match result {
@@ -113,10 +119,12 @@ impl<'a> State<'a> {
 
     pub(super) fn eval_arg(&mut self, dot: &Dot, param: Param, arg: &'a Arg) -> R<Value> {
         self.at = At::Arg(arg);
+        self.untyped_nil = false;
         let v = match arg {
             Arg::Dot(_) => dot.clone(),
             Arg::Nil(_) => {
                 if param == Param::Any {
+                    self.untyped_nil = true;
                     return Ok(Value::Nil);
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", param.go_name())));
@@ -161,6 +169,7 @@ impl<'a> State<'a> {
                 param.go_name()
             )));
         }
+        self.untyped_nil = v.value.is_nil() && !v.boxed;
         self.validate(v.value, param)
     }
 

@@ -104,6 +104,9 @@ pub(crate) struct State<'a> {
     vars: Vec<Var<'a>>,
     pub depth: usize,
     out: String,
+    /// Whether the last argument evaluated was Go's invalid value (an
+    /// untyped nil) rather than a nil inside an `interface{}`.
+    untyped_nil: bool,
 }
 
 /// Executes the template `tree` of `set` with `data` as dot.
@@ -118,6 +121,7 @@ pub(crate) fn execute(set: &TemplateSet, tree: &Tree, data: Value, depth: usize)
         }],
         depth,
         out: String::new(),
+        untyped_nil: false,
     };
     match state.walk(&Dot::plain(data), &tree.root) {
         Err(Ctrl::Err(e)) => Err(e),
