@@ -6,8 +6,9 @@ renders every case with the Helm oracle (tests/world/helm-oracle) as a
 template of a one-chart `conf` (templates/<name>.yaml), and writes
 tests/data/gotemplate/expected.json: one entry per case with Helm's output
 or Helm's error message. Cases that render cleanly go through Helm in one
-chart (one oracle call); a case whose template errors, or that uses
-define/block (template names are global to a chart), is rendered on its own.
+chart (one oracle call); a case that errors (by convention named *-error;
+others that fail are found and moved), uses define/block (template names
+are global to a chart) or has its own values is rendered on its own.
 
     python3 tests/helm/gen_conformance.py           # regenerate expected.json
     python3 tests/helm/gen_conformance.py --check   # re-run Helm; fail if expected.json differs

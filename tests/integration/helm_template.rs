@@ -61,6 +61,25 @@ fn helm_funcs() -> Funcs {
         let name = args[0].as_str().expect("checked by the signature");
         ctx.execute_template(name, args[1].clone()).map(Value::from)
     });
+    // Helm's `required` and `fail`: their messages reach the user unwrapped.
+    funcs.register(
+        "required",
+        Signature::fixed(&[Param::String, Param::Any]),
+        |_, args| match &args[1] {
+            Value::Nil => Err(FuncError::helm_warning(
+                args[0].as_str().unwrap_or_default(),
+            )),
+            Value::String(s) if s.is_empty() => Err(FuncError::helm_warning(
+                args[0].as_str().unwrap_or_default(),
+            )),
+            v => Ok(v.clone()),
+        },
+    );
+    funcs.register("fail", Signature::fixed(&[Param::String]), |_, args| {
+        Err(FuncError::helm_warning(
+            args[0].as_str().unwrap_or_default(),
+        ))
+    });
     funcs.register("tpl", name_and_data, |ctx, args| {
         let text = args[0].as_str().expect("checked by the signature");
         let quoted = devloop::helm::template::fmt::quote(text, false);

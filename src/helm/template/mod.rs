@@ -11,6 +11,26 @@
 //! Values are `Rc`-based and not `Send`: build the set (which is `Send +
 //! Sync`) anywhere, convert JSON to [`Value`] and render inside one blocking
 //! task (`tokio::task::spawn_blocking`), and hand back the `String`s.
+//!
+//! ```text
+//! let mut funcs = Funcs::new();                       // Go's builtins
+//! funcs.register("include", Signature::fixed(&[Param::String, Param::Any]), |ctx, args| {
+//!     let name = args[0].as_str().expect("checked by the signature");
+//!     ctx.execute_template(name, args[1].clone()).map(Value::from)
+//! });
+//! let mut set = TemplateSet::new(Arc::new(funcs));    // Helm's: missingkey=zero, named "gotpl"
+//! set.parse("chart/templates/cm.yaml", text)?;        // the file and its defines
+//! let yaml = set.render("chart/templates/cm.yaml", Value::from_json(&ctx))?;
+//! // errors: err.to_string() is Go's text, err.helm_message() is Helm's
+//! ```
+//!
+//! Conventions for the Helm library built on this: a Go error a function
+//! returns is [`FuncError::new`] (reported as `error calling NAME: ...`);
+//! an error from running another template is [`FuncError::from_exec`] (Helm
+//! then prints a trace of template locations); `required`/`fail` use
+//! [`FuncError::helm_warning`]; an argument type error the executor itself
+//! would raise is [`FuncError::Exec`]. Helm's `tpl` parses its text under
+//! the name `gotpl` ([`CallContext::execute_text`]).
 
 mod ast;
 mod builtins;

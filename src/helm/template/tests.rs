@@ -162,3 +162,20 @@ fn maps_are_shared_between_readers() {
     let data = Value::from_json(&serde_json::json!({"Values": {}}));
     assert_eq!(set.render("t", data).expect("renders"), "yes");
 }
+
+#[test]
+fn template_sets_are_built_once_and_rendered_on_other_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TemplateSet>();
+    send_sync::<Funcs>();
+    send_sync::<Error>();
+    let mut set = TemplateSet::new(Arc::new(Funcs::new()));
+    set.parse("t", "{{ .a }}").expect("parses");
+    let set = Arc::new(set);
+    let out = std::thread::spawn(move || {
+        set.render("t", Value::from_json(&serde_json::json!({"a": 1_000_000})))
+    })
+    .join()
+    .expect("the render thread finishes");
+    assert_eq!(out.expect("renders"), "1e+06");
+}
