@@ -133,7 +133,7 @@ impl TemplateSet {
                 fmt::quote(&self.name, false)
             )));
         };
-        exec::execute(self, tree, data, 0)
+        exec::execute(self, tree, data, 0, None)
     }
 
     /// What Helm's engine makes of one template: [`TemplateSet::execute`],

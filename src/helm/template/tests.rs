@@ -179,3 +179,68 @@ fn template_sets_are_built_once_and_rendered_on_other_threads() {
     .expect("the render thread finishes");
     assert_eq!(out.expect("renders"), "1e+06");
 }
+
+#[test]
+fn endless_template_recursion_is_an_error_not_a_stack_overflow() {
+    let mut set = TemplateSet::new(Arc::new(Funcs::new()));
+    set.parse(
+        "t",
+        r#"{{ define "r" }}{{ if true }}{{ with . }}{{ range $i := 1 }}{{ template "r" $ }}{{ end }}{{ end }}{{ end }}{{ end }}{{ template "r" 1 }}"#,
+    )
+    .expect("parses");
+    let err = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || set.render("t", Value::Nil))
+        .expect("spawns")
+        .join()
+        .expect("no stack overflow")
+        .expect_err("fails");
+    assert!(
+        err.to_string()
+            .ends_with("exceeded maximum template depth (1000)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_key_modes() {
+    let run = |mode: MissingKey, text: &str| {
+        let mut set = TemplateSet::new(Arc::new(Funcs::new())).with_missing_key(mode);
+        set.parse("t", text).expect("parses");
+        set.execute("t", Value::from_json(&serde_json::json!({"a": {}})))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        run(MissingKey::Zero, "{{ .a.x }}"),
+        Ok("<no value>".to_owned())
+    );
+    assert_eq!(
+        run(MissingKey::Invalid, "{{ .a.x.y }}"),
+        Ok("<no value>".to_owned())
+    );
+    assert_eq!(
+        run(MissingKey::Error, "{{ .a.x }}"),
+        Err(
+            "template: t:1:5: executing \"t\" at <.a.x>: map has no entry for key \"x\"".to_owned()
+        )
+    );
+}
+
+#[test]
+fn go_builtin_slice() {
+    let data = serde_json::json!({"l": [1, 2, 3]});
+    assert_eq!(
+        render(
+            r#"{{ slice "hello" 1 3 }} {{ slice .l 1 }} {{ slice .l 0 1 2 }} {{ slice .l }}"#,
+            &data
+        )
+        .expect("renders"),
+        "el [2 3] [1] [1 2 3]"
+    );
+    let err = render("{{ slice .l 2 1 }}", &data).expect_err("fails");
+    assert!(
+        err.to_string()
+            .ends_with("error calling slice: invalid slice index: 2 > 1"),
+        "{err}"
+    );
+}

@@ -24,6 +24,20 @@ use super::value::Value;
 /// so devloop stops nested `template` calls at this depth (same message).
 pub const MAX_EXEC_DEPTH: usize = 1000;
 
+/// Stack a render may use before nested templates are refused (with Go's
+/// depth message). Threads that Rust and tokio's `spawn_blocking` start get
+/// 2 MiB. A debug build used about 11.5 KiB per level of
+/// `template`+`if`+`with`+`range` (the recursion test stopped at depth 90
+/// with this budget), a release build far less; real charts nest a handful
+/// of levels. Half the thread's stack is left to the caller.
+const STACK_BUDGET: usize = 1 << 20;
+
+/// An address in the current stack frame (compared, never dereferenced).
+fn stack_addr() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(marker)) as usize
+}
+
 /// The node errors are reported at (Go's `state.node`).
 #[derive(Clone, Copy)]
 enum At<'a> {
@@ -104,14 +118,23 @@ pub(crate) struct State<'a> {
     vars: Vec<Var<'a>>,
     pub depth: usize,
     out: String,
+    /// [`stack_addr`] where the outermost render started.
+    stack_base: usize,
     /// Whether the last argument evaluated was Go's invalid value (an
     /// untyped nil) rather than a nil inside an `interface{}`.
     untyped_nil: bool,
 }
 
 /// Executes the template `tree` of `set` with `data` as dot.
-pub(crate) fn execute(set: &TemplateSet, tree: &Tree, data: Value, depth: usize) -> R<String> {
+pub(crate) fn execute(
+    set: &TemplateSet,
+    tree: &Tree,
+    data: Value,
+    depth: usize,
+    stack_base: Option<usize>,
+) -> R<String> {
     let mut state = State {
+        stack_base: stack_base.unwrap_or_else(stack_addr),
         set,
         tree,
         at: At::None,
@@ -134,6 +157,11 @@ impl<'a> State<'a> {
         self.set.trees.get(name)
     }
 
+    /// Go's `maxExecDepth` check, plus devloop's stack budget.
+    fn too_deep(&self) -> bool {
+        self.depth >= MAX_EXEC_DEPTH || self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET
+    }
+
     pub(crate) fn template_name(&self) -> &str {
         &self.tree.name
     }
@@ -147,12 +175,12 @@ impl<'a> State<'a> {
                 quote(&self.set.name)
             )));
         };
-        if self.depth >= MAX_EXEC_DEPTH {
+        if self.too_deep() {
             return Err(self.errorf(format!(
                 "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
             )));
         }
-        execute(self.set, tree, data, self.depth + 1)
+        execute(self.set, tree, data, self.depth + 1, Some(self.stack_base))
     }
 
     /// `tpl`: parses `text` next to the set's templates and runs it.
@@ -176,7 +204,13 @@ impl<'a> State<'a> {
                 quote(&set.name)
             ))
         })?;
-        Ok(execute(&set, &tree, data, self.depth + 1)?)
+        Ok(execute(
+            &set,
+            &tree,
+            data,
+            self.depth + 1,
+            Some(self.stack_base),
+        )?)
     }
 
     fn errorf(&self, msg: impl Into<String>) -> ExecError {
@@ -252,7 +286,7 @@ impl<'a> State<'a> {
                             .errorf(format!("template {} not defined", quote(name)))
                             .into());
                     };
-                    if self.depth >= MAX_EXEC_DEPTH {
+                    if self.too_deep() {
                         return Err(self
                             .errorf(format!(
                                 "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
