@@ -52,8 +52,9 @@ fn helm_context(template: &str, values: &serde_json::Value) -> Value {
 
 /// Go's builtins as Helm's engine sees them, plus stand-ins for the few
 /// Helm functions the table uses: Helm's `include` and `tpl` (which reach
-/// the template set through the call context), and sprig's `slice`, which
-/// replaces Go's. Helm's function library proper is part 2 of issue 10.
+/// the template set through the call context), `required` and `fail`,
+/// sprig's `hasKey` (a typed parameter) and sprig's `slice`, which replaces
+/// Go's. Helm's function library proper is part 2 of issue 10.
 fn helm_funcs() -> Funcs {
     let mut funcs = Funcs::new();
     let name_and_data = Signature::fixed(&[Param::String, Param::Any]);
@@ -61,6 +62,17 @@ fn helm_funcs() -> Funcs {
         let name = args[0].as_str().expect("checked by the signature");
         ctx.execute_template(name, args[1].clone()).map(Value::from)
     });
+    // sprig's `hasKey`: a typed (map) parameter, checked by the executor.
+    funcs.register(
+        "hasKey",
+        Signature::fixed(&[Param::Map, Param::String]),
+        |_, args| {
+            let key = args[1].as_str().expect("checked by the signature");
+            Ok(Value::Bool(
+                matches!(&args[0], Value::Map(m) if m.borrow().contains_key(key)),
+            ))
+        },
+    );
     // Helm's `required` and `fail`: their messages reach the user unwrapped.
     funcs.register(
         "required",

@@ -26,6 +26,10 @@ pub enum Param {
     Int64,
     Float64,
     Bool,
+    /// `[]interface{}` (nil allowed).
+    List,
+    /// `map[string]interface{}` (nil allowed).
+    Map,
 }
 
 impl Param {
@@ -37,7 +41,14 @@ impl Param {
             Param::Int64 => "int64",
             Param::Float64 => "float64",
             Param::Bool => "bool",
+            Param::List => "[]interface {}",
+            Param::Map => "map[string]interface {}",
         }
+    }
+
+    /// Go's `canBeNil`: whether an untyped nil converts to this type.
+    pub(crate) fn can_be_nil(self) -> bool {
+        matches!(self, Param::Any | Param::List | Param::Map)
     }
 }
 

@@ -123,7 +123,7 @@ impl<'a> State<'a> {
         let v = match arg {
             Arg::Dot(_) => dot.clone(),
             Arg::Nil(_) => {
-                if param == Param::Any {
+                if param.can_be_nil() {
                     self.untyped_nil = true;
                     return Ok(Value::Nil);
                 }
@@ -179,7 +179,12 @@ impl<'a> State<'a> {
             Param::Int | Param::Int64 => "integer",
             Param::Float64 => "float",
             Param::Bool => "bool",
-            Param::Any => "value",
+            Param::Any | Param::List | Param::Map => {
+                return self.errorf(format!(
+                    "can't handle {arg} for arg of type {}",
+                    param.go_name()
+                ));
+            }
         };
         self.errorf(format!("expected {what}; found {arg}"))
     }
@@ -192,7 +197,10 @@ impl<'a> State<'a> {
             | (Value::Int(_), Param::Int)
             | (Value::Int64(_), Param::Int64)
             | (Value::Float(_), Param::Float64)
-            | (Value::Bool(_), Param::Bool) => true,
+            | (Value::Bool(_), Param::Bool)
+            | (Value::List(_), Param::List)
+            | (Value::Map(_), Param::Map)
+            | (Value::Nil, Param::List | Param::Map) => true,
             (Value::Nil, _) => {
                 return Err(self.errorf(format!("invalid value; expected {}", param.go_name())));
             }
