@@ -224,6 +224,7 @@ fn helm_template_conformance_table_is_what_helm_renders() {
         .arg(repo_root().join("tests/helm/gen_conformance.py"))
         .arg("--check")
         .env("DEVLOOP_WORLD_HELM", world.var("DEVLOOP_WORLD_HELM"))
+        .env("DEVLOOP_WORLD_DIR", world.var("DEVLOOP_WORLD_DIR"))
         .output()
         .expect("python3 runs");
     assert!(
