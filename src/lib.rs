@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod guard;
+pub mod helm;
 pub mod output;
 pub mod scaffold;
 pub mod session;
