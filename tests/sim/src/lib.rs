@@ -201,7 +201,8 @@ impl Sim {
     }
 
     /// Test hook: forgets the event history, as etcd compaction does, so
-    /// watches from an older resourceVersion get 410 Gone.
+    /// watches (and continue tokens) from any resourceVersion handed out so
+    /// far get 410 Gone; live watches go on until their connection ends.
     pub fn compact_history(&self) {
         self.shared.store.compact();
     }

@@ -186,10 +186,12 @@ impl Store {
         })
     }
 
-    /// Drops the whole event history (as etcd compaction does): watches from
-    /// any resourceVersion before now get 410 Gone.
+    /// Drops the whole event history (as etcd compaction does) after moving
+    /// the resourceVersion on (as a real cluster's background writes do):
+    /// watches from any resourceVersion seen so far get 410 Gone.
     pub fn compact(&self) {
         let mut state = self.lock();
+        state.rv += 1;
         state.history.clear();
         state.compacted = state.rv;
     }
