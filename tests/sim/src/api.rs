@@ -589,6 +589,13 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Val
             "the namespace of the provided object does not match the namespace sent on the request",
         ));
     }
+    if meta_str(&obj, "resourceVersion").is_some() {
+        return Err(ApiError::new(
+            500,
+            "InternalError",
+            "Internal error occurred: resourceVersion should not be set on objects to be created",
+        ));
+    }
     let manager = ctx.manager("");
     let created = create_object(
         shared,

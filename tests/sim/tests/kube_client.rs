@@ -409,3 +409,25 @@ async fn raw_watches_see_ordered_events_bookmarks_and_410() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_discovery_finds_builtin_and_chart_kinds() {
+    let (sim, client) = start().await;
+    let discovery = kube::Discovery::new(client)
+        .run()
+        .await
+        .expect("legacy discovery");
+    for (group, kind) in [
+        ("apps", "Deployment"),
+        ("", "ConfigMap"),
+        ("gateway.networking.k8s.io", "HTTPRoute"),
+        ("monitoring.coreos.com", "ServiceMonitor"),
+    ] {
+        let found = discovery
+            .get(group)
+            .and_then(|g| g.recommended_kind(kind))
+            .is_some();
+        assert!(found, "{group}/{kind} not discovered");
+    }
+    sim.shutdown().await;
+}
