@@ -267,6 +267,10 @@ async fn read_json(body: Incoming, ctx: &Ctx) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?
         .to_bytes();
     let ct = ctx.content_type.split(';').next().unwrap_or("").trim();
+    if ct == "application/vnd.kubernetes.protobuf" {
+        return crate::proto::decode(&bytes)
+            .map_err(|e| ApiError::new(415, "UnsupportedMediaType", e));
+    }
     if ct.contains("yaml") || ct.contains("protobuf") || ct.contains("cbor") {
         return Err(ApiError::new(
             415,
@@ -582,8 +586,10 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Val
             "the server could not find the requested resource",
         ));
     }
-    if let (Some(body_ns), Some(url_ns)) = (meta_str(&obj, "namespace"), &t.namespace)
-        && body_ns != url_ns
+    if let (Some(body_ns), Some(url_ns)) = (
+        meta_str(&obj, "namespace").filter(|n| !n.is_empty()),
+        &t.namespace,
+    ) && body_ns != url_ns
     {
         return Err(ApiError::bad_request(
             "the namespace of the provided object does not match the namespace sent on the request",
@@ -705,6 +711,9 @@ fn defaults_on_create(shared: &Shared, rt: &ResourceType, obj: &mut Value) -> Re
             let labels = md.entry("labels").or_insert_with(|| json!({}));
             labels["kubernetes.io/metadata.name"] = json!(name);
         }
+        ("", "Secret") if obj["type"].as_str().is_none_or(str::is_empty) => {
+            obj["type"] = json!("Opaque");
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let name = meta_str(obj, "name").unwrap_or("").to_owned();
             let accepted = crd_accepted(shared, rt, &name, obj, true)?;
@@ -778,8 +787,10 @@ fn update(
             "the name of the object does not match the name on the URL",
         ));
     }
-    if let (Some(body_ns), Some(url_ns)) = (meta_str(&obj, "namespace"), &t.namespace)
-        && body_ns != url_ns
+    if let (Some(body_ns), Some(url_ns)) = (
+        meta_str(&obj, "namespace").filter(|n| !n.is_empty()),
+        &t.namespace,
+    ) && body_ns != url_ns
     {
         return Err(ApiError::bad_request(
             "the namespace of the provided object does not match the namespace sent on the request",

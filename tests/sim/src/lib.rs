@@ -14,6 +14,7 @@ mod api;
 mod discovery;
 mod objects;
 mod patch;
+mod proto;
 mod registry;
 mod select;
 mod store;

@@ -533,3 +533,46 @@ async fn a_bad_token_fails_clearly() {
     );
     c.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imperative_create_commands_send_protobuf_and_work() {
+    let c = Cluster::start().await;
+    c.ok(&["create", "namespace", "demo"]);
+    c.ok(&[
+        "create",
+        "-n",
+        "demo",
+        "configmap",
+        "lit",
+        "--from-literal=a=1",
+    ]);
+    c.ok(&[
+        "create",
+        "-n",
+        "demo",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=password=x",
+    ]);
+    c.ok(&["create", "-n", "demo", "serviceaccount", "bot"]);
+    assert_eq!(
+        c.json(&["get", "-n", "demo", "configmap", "lit"])["data"]["a"],
+        "1"
+    );
+    let secret = c.json(&["get", "-n", "demo", "secret", "creds"]);
+    assert_eq!(secret["data"]["password"], "eA==");
+    assert_eq!(secret["type"], "Opaque");
+    c.ok(&["get", "-n", "demo", "serviceaccount", "default"]);
+    // Kinds whose protobuf is not decoded fail clearly, not silently.
+    let deploy = c.run(&[
+        "create",
+        "-n",
+        "demo",
+        "deployment",
+        "d",
+        "--image=busybox:1.37",
+    ]);
+    assert!(deploy.stderr.contains("send JSON"), "{}", deploy.stderr);
+    c.sim.shutdown().await;
+}
