@@ -316,6 +316,13 @@ async fn resource(
             ),
         ));
     }
+    if target.rt.is_review() && !(method == Method::POST && target.name.is_none()) {
+        return error_response(&ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("{} only supports create", target.rt.plural),
+        ));
+    }
     let result = match (&method, &target.name) {
         (&Method::GET, None) if legacy_watch || ctx.flag("watch") => {
             return watch(shared, &ctx, &target);
@@ -579,6 +586,9 @@ fn check_kind(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
 
 fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Value, ApiError> {
     check_kind(&t.rt, &obj)?;
+    if t.rt.is_review() {
+        return Ok(review(&t.rt, obj));
+    }
     if t.rt.namespaced && t.namespace.is_none() {
         return Err(ApiError::new(
             404,
@@ -612,6 +622,27 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Val
         ctx.dry_run(),
     )?;
     Ok(with_version(&t.rt, &created))
+}
+
+/// Answers an access or identity review: there is no authorization, so
+/// everything is allowed, and the one user is `devloop-sim`.
+fn review(rt: &ResourceType, mut obj: Value) -> Value {
+    obj["apiVersion"] = json!(rt.api_version());
+    obj["kind"] = json!(rt.kind);
+    obj["metadata"] = json!({"creationTimestamp": objects::now()});
+    obj["status"] = match rt.kind.as_str() {
+        "SelfSubjectReview" => json!({"userInfo": {
+            "username": "devloop-sim",
+            "groups": ["system:masters", "system:authenticated"],
+        }}),
+        "SelfSubjectRulesReview" => json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        }),
+        _ => json!({"allowed": true, "reason": "devloop-sim does not simulate authorization"}),
+    };
+    obj
 }
 
 /// Creates an object as the API server does (used by requests and by the

@@ -1,6 +1,7 @@
 //! Decoding of Kubernetes protobuf request bodies for the few kinds that
 //! client-go's typed clients send as protobuf in devloop's world: Helm's
-//! release `Secret`s, `kubectl create secret|configmap|namespace|serviceaccount`.
+//! release `Secret`s, `kubectl create secret|configmap|namespace|serviceaccount`,
+//! `kubectl auth can-i|whoami` (reviews, answered from their kind alone).
 //! Responses are always JSON (clients accept it).
 
 use base64::Engine as _;
@@ -246,6 +247,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         ("v1", "ConfigMap") => CONFIG_MAP,
         ("v1", "Namespace") => NAMESPACE,
         ("v1", "ServiceAccount") => SERVICE_ACCOUNT,
+        // Reviews are answered from their kind alone (everything is allowed).
+        ("authorization.k8s.io/v1" | "authentication.k8s.io/v1", _) => {
+            return Ok(json!({"apiVersion": api_version, "kind": kind, "spec": {}}));
+        }
         _ => {
             return Err(format!(
                 "devloop-sim decodes protobuf only for Secret, ConfigMap, Namespace and ServiceAccount, not {api_version} {kind}: send JSON"

@@ -33,6 +33,22 @@ pub const VERBS: [&str; 8] = [
 ];
 
 impl ResourceType {
+    /// Reviews (access, rules, self) are answered, never stored.
+    pub fn is_review(&self) -> bool {
+        matches!(
+            self.group.as_str(),
+            "authorization.k8s.io" | "authentication.k8s.io"
+        )
+    }
+
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.is_review() {
+            &["create"]
+        } else {
+            &VERBS
+        }
+    }
+
     /// `apps/v1` or `v1`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -64,7 +80,7 @@ impl ResourceType {
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": VERBS,
+            "verbs": self.verbs(),
         });
         if !self.short_names.is_empty() {
             main["shortNames"] = json!(self.short_names);
@@ -94,7 +110,7 @@ impl ResourceType {
             "responseKind": response_kind,
             "scope": if self.namespaced { "Namespaced" } else { "Cluster" },
             "singularResource": self.singular,
-            "verbs": VERBS,
+            "verbs": self.verbs(),
         });
         if !self.short_names.is_empty() {
             out["shortNames"] = json!(self.short_names);
@@ -175,6 +191,10 @@ const BUILTIN: &[Builtin] = &[
     ("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", NS, false, &["smon"], false),
     ("monitoring.coreos.com/v1", "PodMonitor", "podmonitors", NS, false, &["pmon"], false),
     ("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules", NS, false, &["promrule"], false),
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", CLUSTER, false, &[], false),
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", CLUSTER, false, &[], false),
+    ("authorization.k8s.io/v1", "SubjectAccessReview", "subjectaccessreviews", CLUSTER, false, &[], false),
+    ("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", CLUSTER, false, &[], false),
 ];
 
 fn builtin() -> Vec<ResourceType> {

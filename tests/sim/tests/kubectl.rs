@@ -475,6 +475,11 @@ async fn api_resources_and_custom_resource_definitions() {
         "{out}"
     );
     assert!(c.ok(&["api-versions"]).lines().any(|l| l == "apps/v1"));
+    assert_eq!(
+        c.ok(&["auth", "can-i", "create", "deployments"]).trim(),
+        "yes"
+    );
+    assert!(c.ok(&["auth", "whoami"]).contains("devloop-sim"));
 
     c.ok_with(
         &["create", "-f", "-"],
