@@ -431,3 +431,124 @@ async fn legacy_discovery_finds_builtin_and_chart_kinds() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_subresource_generation_and_owner_garbage_collection() {
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus, ReplicaSet};
+    let (sim, client) = start().await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": "busybox:1.37"}]}},
+        },
+        "status": {"replicas": 99},
+    }))
+    .expect("deployment");
+    let created = deploys
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    // Status is the status subresource's business: ignored on create.
+    assert!(created.status.is_none_or(|s| s.replicas.is_none()));
+    assert_eq!(created.metadata.generation, Some(1));
+
+    let status = serde_json::json!({"status": {"replicas": 1, "readyReplicas": 1}});
+    let with_status = deploys
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(status))
+        .await
+        .expect("patch status");
+    assert_eq!(
+        with_status.status.as_ref().and_then(|s| s.ready_replicas),
+        Some(1)
+    );
+    // A status write does not bump generation; a spec change does, and
+    // keeps the status.
+    assert_eq!(with_status.metadata.generation, Some(1));
+    let scaled = deploys
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"replicas": 3}, "status": {"replicas": 0}})),
+        )
+        .await
+        .expect("scale");
+    assert_eq!(scaled.metadata.generation, Some(2));
+    assert_eq!(
+        scaled.status.and_then(|s: DeploymentStatus| s.replicas),
+        Some(1)
+    );
+
+    // Dependents named in ownerReferences go when their owner goes.
+    let rs: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let owned: ReplicaSet = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web-1", "ownerReferences": [{
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+            "uid": created.metadata.uid, "controller": true,
+        }]},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}},
+    }))
+    .expect("replicaset");
+    rs.create(&PostParams::default(), &owned)
+        .await
+        .expect("create rs");
+    deploys
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while rs.get_opt("web-1").await.expect("get rs").is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dependent was not collected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_discovery_is_served_when_asked_for() {
+    let (sim, client) = start().await;
+    for (path, kind) in [
+        ("/apis", "APIGroupDiscoveryList"),
+        ("/api", "APIGroupDiscoveryList"),
+    ] {
+        let req = http::Request::get(path)
+            .header(
+                "Accept",
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+            )
+            .body(Vec::new())
+            .expect("request");
+        let v: serde_json::Value = client.request(req).await.expect("aggregated discovery");
+        assert_eq!(v["kind"], kind);
+        assert_eq!(v["apiVersion"], "apidiscovery.k8s.io/v2");
+    }
+    let req = http::Request::get("/apis")
+        .body(Vec::new())
+        .expect("request");
+    let v: serde_json::Value = client.request(req).await.expect("legacy discovery");
+    assert_eq!(v["kind"], "APIGroupList");
+    let req = http::Request::get("/openapi/v3/apis/apps/v1")
+        .body(Vec::new())
+        .expect("request");
+    let doc: serde_json::Value = client.request(req).await.expect("openapi");
+    let patch = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"]["kind"],
+        "Deployment"
+    );
+    assert!(
+        patch["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .any(|p| p["name"] == "fieldValidation")
+    );
+    sim.shutdown().await;
+}
