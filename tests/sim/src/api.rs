@@ -287,7 +287,7 @@ async fn read_json(body: Incoming, ctx: &Ctx) -> Result<Value, ApiError> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)] // the router: one arm per verb
 async fn resource(
     shared: &Arc<Shared>,
     ctx: Ctx,
@@ -304,6 +304,19 @@ async fn resource(
             "the server could not find the requested resource",
         ));
     };
+    if target.sub.as_deref() == Some("scale")
+        && target.rt.scale()
+        && let Some(name) = target.name.clone()
+    {
+        let bytes = match body.collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return error_response(&ApiError::bad_request(e.to_string())),
+        };
+        return match scale(shared, &ctx, &method, &target, &name, &bytes) {
+            Ok(v) => json_response(200, &v),
+            Err(e) => error_response(&e),
+        };
+    }
     if let Some(sub) = &target.sub
         && !(sub == "status" && target.rt.status)
     {
@@ -377,7 +390,8 @@ async fn resource(
     match result {
         Ok((code, v)) => {
             if ctx.table() && method == Method::GET {
-                json_response(code, &to_table(&target.rt, &v, &ctx))
+                let include = ctx.q("includeObject").unwrap_or("Metadata");
+                json_response(code, &to_table(shared, &target.rt, &v, include))
             } else {
                 json_response(code, &v)
             }
@@ -478,53 +492,17 @@ fn list(shared: &Shared, ctx: &Ctx, t: &Target) -> Result<Value, ApiError> {
     }))
 }
 
-fn to_table(rt: &ResourceType, v: &Value, ctx: &Ctx) -> Value {
-    let objects: Vec<&Value> =
-        if v["kind"].as_str().is_some_and(|k| k.ends_with("List")) && v.get("items").is_some() {
-            v["items"]
-                .as_array()
-                .map(|a| a.iter().collect())
-                .unwrap_or_default()
-        } else {
-            vec![v]
-        };
-    let include = ctx.q("includeObject").unwrap_or("Metadata");
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|o| {
-            let mut row = json!({"cells": [
-                meta_str(o, "name").unwrap_or(""),
-                objects::human_age(meta_str(o, "creationTimestamp")),
-            ]});
-            match include {
-                "None" => {}
-                "Object" => row["object"] = (*o).clone(),
-                _ => {
-                    row["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": o["metadata"],
-                    });
-                }
-            }
-            row
-        })
-        .collect();
-    let mut table = json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": v["metadata"]["resourceVersion"]},
-        "columnDefinitions": [
-            {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
-            {"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0},
-        ],
-        "rows": rows,
+/// The table for `v`, with a CRD's printer columns when it has them.
+fn to_table(shared: &Shared, rt: &ResourceType, v: &Value, include: &str) -> Value {
+    let crd = rt.custom.then(|| {
+        let key = (
+            "apiextensions.k8s.io/customresourcedefinitions".to_owned(),
+            String::new(),
+            format!("{}.{}", rt.plural, rt.group),
+        );
+        shared.store.get(&key)
     });
-    if let Some(c) = v["metadata"].get("continue") {
-        table["metadata"]["continue"] = c.clone();
-    }
-    let _ = rt;
-    table
+    crate::table::to_table(rt, v, include, crd.flatten().as_deref())
 }
 
 fn ensure_namespace(
@@ -1017,6 +995,95 @@ fn patch_object(
     Ok((200, v))
 }
 
+/// The `autoscaling/v1` `Scale` view of an object with `spec.replicas`.
+fn scale_of(obj: &Value) -> Value {
+    let selector = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let md = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": md["name"], "namespace": md["namespace"], "uid": md["uid"],
+            "resourceVersion": md["resourceVersion"], "creationTimestamp": md["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
+    })
+}
+
+/// GET, PUT and PATCH of `/scale`: reads and writes `spec.replicas`.
+fn scale(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    method: &Method,
+    t: &Target,
+    name: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let main = Target {
+        rt: t.rt.clone(),
+        namespace: t.namespace.clone(),
+        name: t.name.clone(),
+        sub: None,
+    };
+    let current = get(shared, ctx, &main, name)?;
+    let wanted = match *method {
+        Method::GET => return Ok(scale_of(&current)),
+        Method::PUT => serde_json::from_slice::<Value>(body).map_err(|e| {
+            ApiError::bad_request(format!("the body could not be decoded as JSON: {e}"))
+        })?,
+        Method::PATCH => {
+            let patch: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("the patch could not be decoded as JSON: {e}"))
+            })?;
+            let mut doc = scale_of(&current);
+            if ctx.content_type.starts_with("application/json-patch+json") {
+                patch::json_patch(&mut doc, &patch)
+                    .map_err(|e| ApiError::new(422, "Invalid", e))?;
+            } else {
+                patch::merge_patch(&mut doc, &strip_directives(&patch));
+            }
+            doc
+        }
+        _ => {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                format!("{method} is not supported on scale"),
+            ));
+        }
+    };
+    let replicas = wanted["spec"]["replicas"]
+        .as_i64()
+        .ok_or_else(|| ApiError::invalid(&t.rt, name, "spec.replicas", "Required value"))?;
+    let expected_rv = wanted["metadata"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned);
+    let manager = ctx.manager("");
+    let updated = write_existing(
+        shared,
+        &main,
+        name,
+        ctx.dry_run(),
+        expected_rv.as_deref(),
+        &manager,
+        |old| {
+            let mut new = old.clone();
+            new["spec"]["replicas"] = json!(replicas);
+            Ok(new)
+        },
+    )?;
+    Ok(scale_of(&updated))
+}
+
 /// Strategic merge patch directives (`$patch`, `$setElementOrder/...`) are
 /// dropped: until part 2 a strategic patch is applied as a merge patch.
 fn strip_directives(v: &Value) -> Value {
@@ -1239,16 +1306,11 @@ fn watch(shared: &Arc<Shared>, ctx: &Ctx, t: &Target) -> Response<Body> {
     let rt = t.rt.clone();
     let table = ctx.table();
     let include = ctx.q("includeObject").unwrap_or("Metadata").to_owned();
-    let table_ctx = Ctx {
-        query: HashMap::from([("includeObject".to_owned(), include)]),
-        accept: String::new(),
-        content_type: String::new(),
-        user_agent: String::new(),
-    };
+    let table_shared = Arc::clone(shared);
     let render = move |o: &Value| {
         let v = with_version(&rt, o);
         if table {
-            to_table(&rt, &v, &table_ctx)
+            to_table(&table_shared, &rt, &v, &include)
         } else {
             v
         }

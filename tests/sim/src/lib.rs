@@ -18,6 +18,7 @@ mod proto;
 mod registry;
 mod select;
 mod store;
+mod table;
 mod tls;
 
 use std::collections::BTreeMap;

@@ -33,6 +33,15 @@ pub const VERBS: [&str; 8] = [
 ];
 
 impl ResourceType {
+    /// Has a `/scale` subresource (`spec.replicas`).
+    pub fn scale(&self) -> bool {
+        matches!(
+            (self.group.as_str(), self.plural.as_str()),
+            ("apps", "deployments" | "replicasets" | "statefulsets")
+                | ("", "replicationcontrollers")
+        )
+    }
+
     /// Reviews (access, rules, self) are answered, never stored.
     pub fn is_review(&self) -> bool {
         matches!(
@@ -98,6 +107,17 @@ impl ResourceType {
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        if self.scale() {
+            out.push(json!({
+                "name": format!("{}/scale", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         out
     }
 
@@ -118,12 +138,23 @@ impl ResourceType {
         if !self.categories.is_empty() {
             out["categories"] = json!(self.categories);
         }
+        let mut subresources = Vec::new();
         if self.status {
-            out["subresources"] = json!([{
+            subresources.push(json!({
                 "subresource": "status",
                 "responseKind": response_kind,
                 "verbs": ["get", "patch", "update"],
-            }]);
+            }));
+        }
+        if self.scale() {
+            subresources.push(json!({
+                "subresource": "scale",
+                "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        if !subresources.is_empty() {
+            out["subresources"] = json!(subresources);
         }
         out
     }

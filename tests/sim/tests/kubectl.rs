@@ -228,6 +228,15 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         2
     );
 
+    // The scale subresource, and the server's Table columns.
+    c.ok(&["scale", "deployment", "web", "--replicas=3"]);
+    assert_eq!(c.json(&["get", "deployment", "web"])["spec"]["replicas"], 3);
+    let header = c.ok(&["get", "deployment", "web"]);
+    assert!(
+        header.starts_with("NAME   READY   UP-TO-DATE   AVAILABLE   AGE"),
+        "{header}"
+    );
+
     // -o json of a list, and the Table printer.
     let cms = c.json(&["get", "configmaps"]);
     let names: Vec<&str> = cms["items"]
