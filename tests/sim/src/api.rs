@@ -596,7 +596,7 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Val
         &t.rt,
         t.namespace.as_deref(),
         obj,
-        &manager,
+        (&manager, "Update"),
         ctx.dry_run(),
     )?;
     Ok(with_version(&t.rt, &created))
@@ -630,7 +630,7 @@ pub fn create_object(
     rt: &ResourceType,
     namespace: Option<&str>,
     mut obj: Value,
-    manager: &str,
+    writer: (&str, &str),
     dry_run: bool,
 ) -> Result<Value, ApiError> {
     let name = match (meta_str(&obj, "name"), meta_str(&obj, "generateName")) {
@@ -691,7 +691,7 @@ pub fn create_object(
         m.remove("status");
     }
     defaults_on_create(shared, rt, &mut obj)?;
-    objects::record_manager(&mut obj, manager, &rt.api_version(), None);
+    objects::record_manager(&mut obj, writer, &rt.api_version(), None);
     let key = (
         rt.storage_key(),
         namespace.unwrap_or("").to_owned(),
@@ -813,7 +813,7 @@ fn update(
         name,
         ctx.dry_run(),
         expected_rv.as_deref(),
-        &manager,
+        (&manager, "Update"),
         |_| Ok(obj),
     )?;
     Ok((200, v))
@@ -827,7 +827,7 @@ fn write_existing(
     name: &str,
     dry_run: bool,
     expected_rv: Option<&str>,
-    manager: &str,
+    writer: (&str, &str),
     f: impl FnOnce(&Value) -> Result<Value, ApiError>,
 ) -> Result<Value, ApiError> {
     let rt = &t.rt;
@@ -904,7 +904,7 @@ fn write_existing(
         if objects::comparable(&new) == objects::comparable(old) {
             return Ok(Change::Keep(old.clone()));
         }
-        objects::record_manager(&mut new, manager, &rt.api_version(), t.sub.as_deref());
+        objects::record_manager(&mut new, writer, &rt.api_version(), t.sub.as_deref());
         let finalizers_empty = new["metadata"]["finalizers"]
             .as_array()
             .is_none_or(Vec::is_empty);
@@ -943,12 +943,8 @@ fn patch_object(
         .unwrap_or("")
         .trim()
         .to_owned();
-    if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            "server-side apply is not simulated yet by devloop-sim",
-        ));
+    if ct == "application/apply-patch+yaml" {
+        return apply_object(shared, ctx, t, name, body);
     }
     let patch: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the patch could not be decoded as JSON: {e}"))
@@ -989,8 +985,68 @@ fn patch_object(
         name,
         ctx.dry_run(),
         expected_rv.as_deref(),
-        &manager,
+        (&manager, "Update"),
         apply,
+    )?;
+    Ok((200, v))
+}
+
+/// Server-side apply, approximated until part 2: creates the object when it
+/// is missing, else merges the applied configuration into it (fields the
+/// manager stopped applying are not removed; no conflicts are detected).
+fn apply_object(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    t: &Target,
+    name: &str,
+    body: &[u8],
+) -> Result<(u16, Value), ApiError> {
+    let Some(manager) = ctx.q("fieldManager").map(str::to_owned) else {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    };
+    let applied: Value = serde_json::from_slice(body).map_err(|_| {
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "devloop-sim reads server-side apply bodies as JSON only (YAML apply configurations are not simulated yet)",
+        )
+    })?;
+    check_kind(&t.rt, &applied)?;
+    if meta_str(&applied, "name").is_some_and(|n| n != name) {
+        return Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
+    }
+    if t.sub.is_none() && shared.store.get(&t.key(name)).is_none() {
+        let mut obj = applied;
+        objects::meta_mut(&mut obj).insert("name".into(), json!(name));
+        let created = create_object(
+            shared,
+            &t.rt,
+            t.namespace.as_deref(),
+            obj,
+            (&manager, "Apply"),
+            ctx.dry_run(),
+        )?;
+        return Ok((201, with_version(&t.rt, &created)));
+    }
+    let expected_rv = meta_str(&applied, "resourceVersion").map(str::to_owned);
+    let v = write_existing(
+        shared,
+        t,
+        name,
+        ctx.dry_run(),
+        expected_rv.as_deref(),
+        (&manager, "Apply"),
+        |old| {
+            let mut doc = with_version(&t.rt, old);
+            patch::merge_patch(&mut doc, &applied);
+            Ok(doc)
+        },
     )?;
     Ok((200, v))
 }
@@ -1074,7 +1130,7 @@ fn scale(
         name,
         ctx.dry_run(),
         expected_rv.as_deref(),
-        &manager,
+        (&manager, "Update"),
         |old| {
             let mut new = old.clone();
             new["spec"]["replicas"] = json!(replicas);

@@ -286,12 +286,12 @@ fn bootstrap(shared: &Arc<Shared>) {
     let ns = rt(shared, "v1", "Namespace");
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let obj = json!({"metadata": {"name": name}});
-        let _ = api::create_object(shared, &ns, None, obj, "kube-apiserver", false);
+        let _ = api::create_object(shared, &ns, None, obj, ("kube-apiserver", "Update"), false);
     }
     let node_rt = rt(shared, "v1", "Node");
     let (node, status) = node_object();
     let name = meta_str(&node, "name").unwrap_or("devloop-sim").to_owned();
-    if api::create_object(shared, &node_rt, None, node, "kubelet", false).is_ok() {
+    if api::create_object(shared, &node_rt, None, node, ("kubelet", "Update"), false).is_ok() {
         let key = (node_rt.storage_key(), String::new(), name);
         let _ = shared.store.mutate(&key, false, |old| {
             let mut n = old.cloned().unwrap_or(Value::Null);
@@ -374,7 +374,7 @@ pub(crate) fn populate_namespace(shared: &Arc<Shared>, ns: &str) {
         &sa,
         Some(ns),
         json!({"metadata": {"name": "default"}}),
-        "kube-controller-manager",
+        ("kube-controller-manager", "Update"),
         false,
     );
     let cm = rt(shared, "v1", "ConfigMap");
@@ -386,7 +386,7 @@ pub(crate) fn populate_namespace(shared: &Arc<Shared>, ns: &str) {
             "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
             "data": {"ca.crt": shared.ca_pem},
         }),
-        "kube-controller-manager",
+        ("kube-controller-manager", "Update"),
         false,
     );
 }

@@ -241,7 +241,7 @@ pub fn fields_v1(obj: &Value) -> Value {
 /// Records `manager`'s write in `managedFields` (replacing its previous entry).
 pub fn record_manager(
     obj: &mut Value,
-    manager: &str,
+    (manager, operation): (&str, &str),
     api_version: &str,
     subresource: Option<&str>,
 ) {
@@ -256,7 +256,7 @@ pub fn record_manager(
     };
     let mut entry = json!({
         "manager": manager,
-        "operation": "Update",
+        "operation": operation,
         "apiVersion": api_version,
         "time": now(),
         "fieldsType": "FieldsV1",
@@ -273,7 +273,7 @@ pub fn record_manager(
         .unwrap_or_default();
     entries.retain(|e| {
         !(e["manager"] == manager
-            && e["operation"] == "Update"
+            && e["operation"] == operation
             && e.get("subresource").and_then(Value::as_str) == subresource)
     });
     entries.push(entry);
