@@ -710,8 +710,76 @@ pub fn create_object(
     Ok(stored)
 }
 
+/// Service defaults as the API server's defaulting and IP/port allocators
+/// give them; `old` keeps what was allocated before (updates).
+fn service_defaults(shared: &Shared, obj: &mut Value, old: Option<&Value>) {
+    use std::sync::atomic::Ordering;
+    let spec = &mut obj["spec"];
+    if !spec.is_object() {
+        *spec = json!({});
+    }
+    let ty = spec["type"].as_str().unwrap_or("ClusterIP").to_owned();
+    spec["type"] = json!(ty);
+    if ty != "ExternalName" {
+        let previous = old
+            .and_then(|o| o["spec"]["clusterIP"].as_str())
+            .filter(|ip| !ip.is_empty());
+        if spec["clusterIP"].as_str().is_none_or(str::is_empty) {
+            let ip = previous.map_or_else(
+                || {
+                    let n = shared.next_cluster_ip.fetch_add(1, Ordering::Relaxed);
+                    format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+                },
+                str::to_owned,
+            );
+            spec["clusterIP"] = json!(ip);
+        }
+        spec["clusterIPs"] = json!([spec["clusterIP"]]);
+        if spec["clusterIP"] != "None" {
+            spec["ipFamilies"] = json!(["IPv4"]);
+            spec["ipFamilyPolicy"] = json!("SingleStack");
+        }
+        spec["internalTrafficPolicy"] = spec
+            .get("internalTrafficPolicy")
+            .cloned()
+            .unwrap_or(json!("Cluster"));
+    }
+    if spec.get("sessionAffinity").is_none() {
+        spec["sessionAffinity"] = json!("None");
+    }
+    let node_ports = ty == "NodePort" || ty == "LoadBalancer";
+    let old_ports = old
+        .and_then(|o| o["spec"]["ports"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    if let Some(ports) = spec["ports"].as_array_mut() {
+        for p in ports {
+            if p.get("protocol").is_none() {
+                p["protocol"] = json!("TCP");
+            }
+            if p.get("targetPort").is_none() {
+                p["targetPort"] = p["port"].clone();
+            }
+            if node_ports && p.get("nodePort").is_none() {
+                let kept = old_ports
+                    .iter()
+                    .find(|o| o["port"] == p["port"])
+                    .and_then(|o| o.get("nodePort"))
+                    .cloned();
+                p["nodePort"] = kept.unwrap_or_else(|| {
+                    json!(shared.next_node_port.fetch_add(1, Ordering::Relaxed))
+                });
+            }
+        }
+    }
+    if obj.get("status").is_none() {
+        obj["status"] = json!({"loadBalancer": {}});
+    }
+}
+
 fn defaults_on_create(shared: &Shared, rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
     match (rt.group.as_str(), rt.kind.as_str()) {
+        ("", "Service") => service_defaults(shared, obj, None),
         ("", "Namespace") => {
             obj["spec"] = json!({"finalizers": ["kubernetes"]});
             obj["status"] = json!({"phase": "Active"});
@@ -890,6 +958,9 @@ fn write_existing(
                     };
                 }
             }
+        }
+        if rt.group.is_empty() && rt.kind == "Service" && !status_sub {
+            service_defaults(shared, &mut new, Some(old));
         }
         if rt.group == "apiextensions.k8s.io" && !status_sub {
             let accepted = crd_accepted(shared, rt, name, &new, !dry_run)?;

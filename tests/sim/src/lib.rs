@@ -104,6 +104,9 @@ pub(crate) struct Shared {
     bookmark_interval: Duration,
     /// Bumped to cut every open connection (test hook and shutdown).
     kill: watch::Sender<u64>,
+    /// The next Service cluster IP (10.96.0.0/12) and node port to hand out.
+    next_cluster_ip: std::sync::atomic::AtomicU32,
+    next_node_port: std::sync::atomic::AtomicU32,
 }
 
 /// A running simulator. Dropping it without [`Sim::shutdown`] stops it too.
@@ -146,6 +149,8 @@ impl Sim {
             addr,
             bookmark_interval: options.bookmark_interval,
             kill,
+            next_cluster_ip: std::sync::atomic::AtomicU32::new(10),
+            next_node_port: std::sync::atomic::AtomicU32::new(30_000),
         });
         bootstrap(&shared);
         let (stop, stop_rx) = watch::channel(false);
@@ -288,6 +293,19 @@ fn bootstrap(shared: &Arc<Shared>) {
         let obj = json!({"metadata": {"name": name}});
         let _ = api::create_object(shared, &ns, None, obj, ("kube-apiserver", "Update"), false);
     }
+    let svc = rt(shared, "v1", "Service");
+    let kubernetes = json!({
+        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": shared.addr.port()}]},
+    });
+    let _ = api::create_object(
+        shared,
+        &svc,
+        Some("default"),
+        kubernetes,
+        ("kube-apiserver", "Update"),
+        false,
+    );
     let node_rt = rt(shared, "v1", "Node");
     let (node, status) = node_object();
     let name = meta_str(&node, "name").unwrap_or("devloop-sim").to_owned();

@@ -134,8 +134,12 @@ fn columns(rt: &ResourceType, crd: Option<&Value>) -> Vec<Column> {
                     .into_iter()
                     .flatten()
                     .map(|p| {
+                        let node = p["nodePort"]
+                            .as_i64()
+                            .map(|n| format!(":{n}"))
+                            .unwrap_or_default();
                         format!(
-                            "{}/{}",
+                            "{}{node}/{}",
                             int(&p["port"]),
                             p["protocol"].as_str().unwrap_or("TCP")
                         )

@@ -123,8 +123,12 @@ async fn helm_installs_upgrades_and_uninstalls_a_chart() {
     let left = kubectl(
         &kubeconfig,
         &home,
-        &["get", "deploy,svc,secret", "-o", "name"],
+        &["get", "deploy,svc,sa,secret", "-o", "name"],
     );
-    assert_eq!(left.trim(), "", "left behind:\n{left}");
+    assert_eq!(
+        left.lines().collect::<Vec<_>>(),
+        ["service/kubernetes", "serviceaccount/default"],
+        "left behind:\n{left}"
+    );
     sim.shutdown().await;
 }

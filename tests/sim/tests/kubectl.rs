@@ -251,6 +251,27 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         table.contains("NAME") && table.contains("service/web"),
         "{table}"
     );
+    // Services get a cluster IP and port defaults, as the real allocators give.
+    let svc = c.json(&["get", "service", "web"]);
+    assert!(
+        svc["spec"]["clusterIP"]
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("10.96.")),
+        "{svc}"
+    );
+    assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
+    assert_eq!(
+        c.json(&["get", "service", "kubernetes"])["spec"]["clusterIP"],
+        "10.96.0.1"
+    );
+    // Server-side apply (approximated until part 2).
+    let ssa = c.ok(&[
+        "apply",
+        "--server-side",
+        "-f",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ssa.contains("configmap/cfg serverside-applied"), "{ssa}");
 
     // Client-side apply over created objects, then an unchanged re-apply.
     let apply = c.ok(&["apply", "-f", file.to_str().expect("utf-8 path")]);
