@@ -201,6 +201,14 @@ impl Sim {
         )
     }
 
+    /// Writes [`Sim::kubeconfig_yaml`] to `path` atomically (a temp file
+    /// beside it, then a rename), so readers never see half a kubeconfig.
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("devloop-sim.tmp");
+        std::fs::write(&tmp, self.kubeconfig_yaml())?;
+        std::fs::rename(&tmp, path)
+    }
+
     /// Test hook: cuts every open connection (watches see a dropped
     /// connection, as when a load balancer or the server restarts).
     pub fn drop_connections(&self) {
@@ -269,6 +277,7 @@ async fn serve(
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), svc)
+                    .with_upgrades()
                     .await;
             };
             tokio::select! {

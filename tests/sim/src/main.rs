@@ -1,7 +1,7 @@
 //! `devloop-sim --kubeconfig-out PATH`: the simulator for trying devloop by hand.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use devloop_sim::{Sim, SimOptions, read_world_env};
@@ -68,12 +68,6 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
-fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("devloop-sim.tmp");
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
-}
-
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
@@ -118,7 +112,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = write_atomically(&args.kubeconfig_out, &sim.kubeconfig_yaml()) {
+    if let Err(e) = sim.write_kubeconfig(&args.kubeconfig_out) {
         eprintln!(
             "devloop-sim: cannot write {}: {e}",
             args.kubeconfig_out.display()

@@ -234,3 +234,60 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn put(store: &Store, name: &str) -> Value {
+        let key = (
+            "/configmaps".to_owned(),
+            "default".to_owned(),
+            name.to_owned(),
+        );
+        store
+            .mutate(&key, false, |_| {
+                Ok::<_, ()>(Change::Put(json!({"metadata": {"name": name}})))
+            })
+            .expect("put")
+    }
+
+    #[test]
+    fn resource_versions_grow_and_history_is_bounded() {
+        let store = Store::new(3);
+        let first = put(&store, "a");
+        assert_eq!(first["metadata"]["resourceVersion"], "2");
+        for n in ["b", "c", "d", "e"] {
+            put(&store, n);
+        }
+        assert_eq!(store.current_rv(), 6);
+        // Only the last 3 events (rv 4..=6) are kept: resuming after rv 3
+        // works, after rv 2 is too old.
+        let sub = store.subscribe(3).expect("within history");
+        let rvs: Vec<u64> = sub.replay.iter().map(|e| e.rv).collect();
+        assert_eq!(rvs, [4, 5, 6]);
+        assert!(store.subscribe(2).is_err());
+        // Dry runs store nothing and emit nothing.
+        let key = (
+            "/configmaps".to_owned(),
+            "default".to_owned(),
+            "dry".to_owned(),
+        );
+        store
+            .mutate(&key, true, |_| Ok::<_, ()>(Change::Put(json!({}))))
+            .expect("dry run");
+        assert!(store.get(&key).is_none());
+        assert_eq!(store.current_rv(), 6);
+    }
+
+    #[test]
+    fn compaction_expires_every_resource_version_handed_out() {
+        let store = Store::new(100);
+        put(&store, "a");
+        let rv = store.current_rv();
+        store.compact();
+        assert!(store.subscribe(rv).is_err());
+        assert!(store.subscribe(store.current_rv()).is_ok());
+    }
+}
