@@ -89,6 +89,8 @@ struct Ctx {
     accept: String,
     content_type: String,
     user_agent: String,
+    /// `Warning` headers for the response.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -117,6 +119,35 @@ impl Ctx {
             str::to_owned,
         )
     }
+    /// Server-side field validation of a request body: Strict rejects
+    /// unknown fields (400), Warn (the default) adds `Warning` headers.
+    fn validate_fields(&self, rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        let unknown = crate::fields::unknown(rt, obj);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        match self.q("fieldValidation").unwrap_or("Warn") {
+            "Strict" => {
+                let list: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field \"{f}\""))
+                    .collect();
+                Err(ApiError::bad_request(format!(
+                    "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                    list.join(", "),
+                    kind = rt.kind,
+                    version = rt.version,
+                )))
+            }
+            "Ignore" => Ok(()),
+            _ => {
+                let mut w = self.warnings.lock().expect("warnings lock");
+                w.extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")));
+                Ok(())
+            }
+        }
+    }
+
     fn table(&self) -> bool {
         self.accept.contains("as=Table")
     }
@@ -154,6 +185,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Bod
         accept: header(header::ACCEPT),
         content_type: header(header::CONTENT_TYPE),
         user_agent: header(header::USER_AGENT),
+        warnings: std::sync::Mutex::default(),
     };
     let method = req.method().clone();
     let reg = &shared.registry;
@@ -389,12 +421,19 @@ async fn resource(
     };
     match result {
         Ok((code, v)) => {
-            if ctx.table() && method == Method::GET {
+            let mut response = if ctx.table() && method == Method::GET {
                 let include = ctx.q("includeObject").unwrap_or("Metadata");
                 json_response(code, &to_table(shared, &target.rt, &v, include))
             } else {
                 json_response(code, &v)
+            };
+            for w in ctx.warnings.lock().expect("warnings lock").iter() {
+                let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
+                if let Ok(h) = HeaderValue::from_str(&text) {
+                    response.headers_mut().append(header::WARNING, h);
+                }
             }
+            response
         }
         Err(e) => error_response(&e),
     }
@@ -564,6 +603,7 @@ fn check_kind(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
 
 fn create(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, obj: Value) -> Result<Value, ApiError> {
     check_kind(&t.rt, &obj)?;
+    ctx.validate_fields(&t.rt, &obj)?;
     if t.rt.is_review() {
         return Ok(review(&t.rt, obj));
     }
@@ -690,6 +730,7 @@ pub fn create_object(
     {
         m.remove("status");
     }
+    crate::fields::prune(rt, &mut obj);
     defaults_on_create(shared, rt, &mut obj)?;
     objects::record_manager(&mut obj, writer, &rt.api_version(), None);
     let key = (
@@ -859,6 +900,7 @@ fn update(
     obj: Value,
 ) -> Result<(u16, Value), ApiError> {
     check_kind(&t.rt, &obj)?;
+    ctx.validate_fields(&t.rt, &obj)?;
     if meta_str(&obj, "name").is_some_and(|n| n != name) {
         return Err(ApiError::bad_request(
             "the name of the object does not match the name on the URL",
@@ -885,6 +927,35 @@ fn update(
         |_| Ok(obj),
     )?;
     Ok((200, v))
+}
+
+/// Carries the metadata the server owns from `old` into `new` (and, for a
+/// status write, everything but status).
+fn keep_server_metadata(old: &Value, new: &mut Value, status_sub: bool) {
+    let om = objects::meta(old).clone();
+    let md = objects::meta_mut(new);
+    let server_owned = [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "managedFields",
+    ];
+    let client_owned = ["labels", "annotations", "finalizers", "ownerReferences"];
+    let kept = if status_sub {
+        &client_owned[..]
+    } else {
+        &[][..]
+    };
+    for f in server_owned.iter().chain(kept) {
+        match om.get(*f) {
+            Some(v) => md.insert((*f).into(), v.clone()),
+            None => md.remove(*f),
+        };
+    }
 }
 
 /// Replaces an existing object with what `f` makes of it, keeping what the
@@ -932,33 +1003,8 @@ fn write_existing(
         };
         new["apiVersion"] = json!(rt.api_version());
         new["kind"] = json!(rt.kind);
-        {
-            let om = objects::meta(old).clone();
-            let md = objects::meta_mut(&mut new);
-            for f in [
-                "name",
-                "namespace",
-                "uid",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "generation",
-                "managedFields",
-            ] {
-                match om.get(f) {
-                    Some(v) => md.insert(f.into(), v.clone()),
-                    None => md.remove(f),
-                };
-            }
-            if status_sub {
-                for f in ["labels", "annotations", "finalizers", "ownerReferences"] {
-                    match om.get(f) {
-                        Some(v) => md.insert(f.into(), v.clone()),
-                        None => md.remove(f),
-                    };
-                }
-            }
-        }
+        crate::fields::prune(rt, &mut new);
+        keep_server_metadata(old, &mut new, status_sub);
         if rt.group.is_empty() && rt.kind == "Service" && !status_sub {
             service_defaults(shared, &mut new, Some(old));
         }
@@ -1020,6 +1066,9 @@ fn patch_object(
     let patch: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the patch could not be decoded as JSON: {e}"))
     })?;
+    if patch.is_object() {
+        ctx.validate_fields(&t.rt, &strip_directives(&patch))?;
+    }
     let apply = |old: &Value| -> Result<Value, ApiError> {
         let mut doc = with_version(&t.rt, old);
         match ct.as_str() {
@@ -1087,6 +1136,7 @@ fn apply_object(
         )
     })?;
     check_kind(&t.rt, &applied)?;
+    ctx.validate_fields(&t.rt, &applied)?;
     if meta_str(&applied, "name").is_some_and(|n| n != name) {
         return Err(ApiError::bad_request(
             "the name of the object does not match the name on the URL",

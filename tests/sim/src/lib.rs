@@ -12,6 +12,7 @@
 
 mod api;
 mod discovery;
+mod fields;
 mod objects;
 mod patch;
 mod proto;

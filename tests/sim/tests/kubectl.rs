@@ -352,6 +352,28 @@ async fn label_annotate_patch_and_server_errors() {
     ]);
     assert_ne!(bad_patch.code, 0);
 
+    // Server-side field validation: kubectl sends Strict, so a typo fails as
+    // on a real cluster; with --validate=warn it warns and the field is dropped.
+    let typo =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, label: {a: b}}\ndataa: {x: '1'}\n";
+    let strict = c.run_with(&["create", "-f", "-"], Some(typo));
+    assert!(
+        strict.stderr.contains(
+            r#"strict decoding error: unknown field "metadata.label", unknown field "dataa""#
+        ),
+        "{}",
+        strict.stderr
+    );
+    let warned = c.run_with(&["create", "--validate=warn", "-f", "-"], Some(typo));
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains(r#"Warning: unknown field "dataa""#),
+        "{}",
+        warned.stderr
+    );
+    let stored = c.json(&["get", "configmap", "typo"]);
+    assert!(stored.get("dataa").is_none() && stored["metadata"].get("label").is_none());
+
     // Server-side dry run stores nothing.
     let dry = c.ok_with(
         &["create", "--dry-run=server", "-f", "-"],
