@@ -198,7 +198,10 @@ pub fn has_generation(rt: &ResourceType) -> bool {
         || (!rt.group.is_empty()
             && !matches!(
                 rt.group.as_str(),
-                "rbac.authorization.k8s.io" | "coordination.k8s.io" | "discovery.k8s.io"
+                "rbac.authorization.k8s.io"
+                    | "coordination.k8s.io"
+                    | "discovery.k8s.io"
+                    | "events.k8s.io"
             ))
         || rt.kind == "ReplicationController"
 }

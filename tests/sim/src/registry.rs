@@ -214,6 +214,7 @@ const BUILTIN: &[Builtin] = &[
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", CLUSTER, true, &["crd", "crds"], false),
     ("storage.k8s.io/v1", "StorageClass", "storageclasses", CLUSTER, false, &["sc"], false),
     ("coordination.k8s.io/v1", "Lease", "leases", NS, false, &[], false),
+    ("events.k8s.io/v1", "Event", "events", NS, false, &["ev"], false),
     ("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", NS, false, &[], false),
     ("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", CLUSTER, false, &["pc"], false),
     ("gateway.networking.k8s.io/v1", "Gateway", "gateways", NS, true, &["gtw"], false),
