@@ -116,11 +116,17 @@ impl ApiError {
     }
 }
 
+/// Now, to the second (jiff without its `std` feature has no clock).
+fn now_timestamp() -> jiff::Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
 /// Now, as Kubernetes timestamps are written.
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    now_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A random-enough u64 (std's hasher keys are random per process).
@@ -309,7 +315,7 @@ pub fn human_age(created: Option<&str>) -> String {
     let Some(ts) = created.and_then(|c| c.parse::<jiff::Timestamp>().ok()) else {
         return "<unknown>".to_owned();
     };
-    let secs = jiff::Timestamp::now().duration_since(ts).as_secs().max(0);
+    let secs = now_timestamp().duration_since(ts).as_secs().max(0);
     let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
     if secs < 120 {
         format!("{secs}s")
