@@ -794,7 +794,7 @@ fn service_defaults(shared: &Shared, obj: &mut Value, old: Option<&Value>) {
         .cloned()
         .unwrap_or_default();
     if let Some(ports) = spec["ports"].as_array_mut() {
-        for p in ports {
+        for p in ports.iter_mut().filter(|p| p.is_object()) {
             if p.get("protocol").is_none() {
                 p["protocol"] = json!("TCP");
             }

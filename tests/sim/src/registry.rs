@@ -260,14 +260,17 @@ impl Default for Registry {
 
 impl Registry {
     pub fn all(&self) -> Vec<ResourceType> {
-        self.types.read().expect("registry lock").clone()
+        self.types
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The type served at `group/version/plural`.
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
         self.types
             .read()
-            .expect("registry lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|t| t.group == group && t.version == version && t.plural == plural)
             .cloned()
@@ -277,7 +280,7 @@ impl Registry {
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<ResourceType> {
         self.types
             .read()
-            .expect("registry lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|t| t.api_version() == api_version && t.kind == kind)
             .cloned()
@@ -287,7 +290,12 @@ impl Registry {
     /// preferred (first registered) version first.
     pub fn groups(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for t in self.types.read().expect("registry lock").iter() {
+        for t in self
+            .types
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             match out.iter_mut().find(|(g, _)| *g == t.group) {
                 Some((_, versions)) => {
                     if !versions.contains(&t.version) {
@@ -303,7 +311,7 @@ impl Registry {
     pub fn in_group_version(&self, group: &str, version: &str) -> Vec<ResourceType> {
         self.types
             .read()
-            .expect("registry lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .filter(|t| t.group == group && t.version == version)
             .cloned()
@@ -359,7 +367,10 @@ impl Registry {
                 custom: true,
             });
         }
-        let mut types = self.types.write().expect("registry lock");
+        let mut types = self
+            .types
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         types.retain(|t| !(t.group == group && t.plural == plural));
         types.extend(new_types);
         Ok(json!({
@@ -381,7 +392,7 @@ impl Registry {
         };
         self.types
             .write()
-            .expect("registry lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|t| !(t.group == group && t.plural == plural && t.custom));
     }
 }

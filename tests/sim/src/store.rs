@@ -80,8 +80,13 @@ impl Store {
         }
     }
 
+    /// A panic in one request's mutation must not take the store down for
+    /// every later request: a poisoned lock is taken over as it is (every
+    /// mutation is applied whole or not at all).
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("store lock")
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn current_rv(&self) -> u64 {
