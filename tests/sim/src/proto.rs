@@ -1,7 +1,9 @@
-//! Decoding of Kubernetes protobuf request bodies for the few kinds that
+//! Decoding of Kubernetes protobuf request bodies for the kinds that
 //! client-go's typed clients send as protobuf in devloop's world: Helm's
-//! release `Secret`s, `kubectl create secret|configmap|namespace|serviceaccount`,
-//! `kubectl auth can-i|whoami` (reviews, answered from their kind alone).
+//! release `Secret`s, `kubectl create secret|configmap|namespace|
+//! serviceaccount|deployment|job|service`, `kubectl expose`, and reviews
+//! (`kubectl auth can-i|whoami`, answered from their kind alone). Only the
+//! fields those commands set are mapped; other fields must be empty.
 //! Responses are always JSON (clients accept it).
 
 use base64::Engine as _;
@@ -12,9 +14,13 @@ enum Ty {
     Str,
     Bytes,
     Bool,
+    /// A non-pointer bool: `false` is omitted, as JSON's omitempty does.
+    Flag,
     Int,
     Time,
     Msg(&'static [Field]),
+    /// `IntOrString`: `{type, intVal, strVal}` as a JSON number or string.
+    IntOrString,
     MapStr,
     MapBytes,
 }
@@ -91,6 +97,129 @@ static SERVICE_ACCOUNT: &[Field] = &[
     (4, "automountServiceAccountToken", Ty::Bool, false),
 ];
 
+static INT_OR_STRING: &[Field] = &[
+    (1, "type", Ty::Int, false),
+    (2, "intVal", Ty::Int, false),
+    (3, "strVal", Ty::Str, false),
+];
+
+static LABEL_SELECTOR_REQUIREMENT: &[Field] = &[
+    (1, "key", Ty::Str, false),
+    (2, "operator", Ty::Str, false),
+    (3, "values", Ty::Str, true),
+];
+
+static LABEL_SELECTOR: &[Field] = &[
+    (1, "matchLabels", Ty::MapStr, false),
+    (
+        2,
+        "matchExpressions",
+        Ty::Msg(LABEL_SELECTOR_REQUIREMENT),
+        true,
+    ),
+];
+
+static CONTAINER_PORT: &[Field] = &[
+    (1, "name", Ty::Str, false),
+    (2, "hostPort", Ty::Int, false),
+    (3, "containerPort", Ty::Int, false),
+    (4, "protocol", Ty::Str, false),
+    (5, "hostIP", Ty::Str, false),
+];
+
+static ENV_VAR: &[Field] = &[(1, "name", Ty::Str, false), (2, "value", Ty::Str, false)];
+
+static CONTAINER: &[Field] = &[
+    (1, "name", Ty::Str, false),
+    (2, "image", Ty::Str, false),
+    (3, "command", Ty::Str, true),
+    (4, "args", Ty::Str, true),
+    (5, "workingDir", Ty::Str, false),
+    (6, "ports", Ty::Msg(CONTAINER_PORT), true),
+    (7, "env", Ty::Msg(ENV_VAR), true),
+    (13, "terminationMessagePath", Ty::Str, false),
+    (14, "imagePullPolicy", Ty::Str, false),
+    (16, "stdin", Ty::Flag, false),
+    (17, "stdinOnce", Ty::Flag, false),
+    (18, "tty", Ty::Flag, false),
+    (20, "terminationMessagePolicy", Ty::Str, false),
+];
+
+static POD_SPEC: &[Field] = &[
+    (2, "containers", Ty::Msg(CONTAINER), true),
+    (3, "restartPolicy", Ty::Str, false),
+    (4, "terminationGracePeriodSeconds", Ty::Int, false),
+    (6, "dnsPolicy", Ty::Str, false),
+    (7, "nodeSelector", Ty::MapStr, false),
+    (8, "serviceAccountName", Ty::Str, false),
+    (10, "nodeName", Ty::Str, false),
+    (
+        15,
+        "imagePullSecrets",
+        Ty::Msg(LOCAL_OBJECT_REFERENCE),
+        true,
+    ),
+    (16, "hostname", Ty::Str, false),
+    (17, "subdomain", Ty::Str, false),
+    (19, "schedulerName", Ty::Str, false),
+    (20, "initContainers", Ty::Msg(CONTAINER), true),
+];
+
+static POD: &[Field] = &[
+    (1, "metadata", Ty::Msg(OBJECT_META), false),
+    (2, "spec", Ty::Msg(POD_SPEC), false),
+];
+
+static POD_TEMPLATE_SPEC: &[Field] = &[
+    (1, "metadata", Ty::Msg(OBJECT_META), false),
+    (2, "spec", Ty::Msg(POD_SPEC), false),
+];
+
+static DEPLOYMENT_SPEC: &[Field] = &[
+    (1, "replicas", Ty::Int, false),
+    (2, "selector", Ty::Msg(LABEL_SELECTOR), false),
+    (3, "template", Ty::Msg(POD_TEMPLATE_SPEC), false),
+];
+
+static DEPLOYMENT: &[Field] = &[
+    (1, "metadata", Ty::Msg(OBJECT_META), false),
+    (2, "spec", Ty::Msg(DEPLOYMENT_SPEC), false),
+];
+
+static JOB_SPEC: &[Field] = &[
+    (1, "parallelism", Ty::Int, false),
+    (2, "completions", Ty::Int, false),
+    (3, "activeDeadlineSeconds", Ty::Int, false),
+    (6, "template", Ty::Msg(POD_TEMPLATE_SPEC), false),
+    (7, "backoffLimit", Ty::Int, false),
+];
+
+static JOB: &[Field] = &[
+    (1, "metadata", Ty::Msg(OBJECT_META), false),
+    (2, "spec", Ty::Msg(JOB_SPEC), false),
+];
+
+static SERVICE_PORT: &[Field] = &[
+    (1, "name", Ty::Str, false),
+    (2, "protocol", Ty::Str, false),
+    (3, "port", Ty::Int, false),
+    (4, "targetPort", Ty::IntOrString, false),
+    (5, "nodePort", Ty::Int, false),
+];
+
+static SERVICE_SPEC: &[Field] = &[
+    (1, "ports", Ty::Msg(SERVICE_PORT), true),
+    (2, "selector", Ty::MapStr, false),
+    (3, "clusterIP", Ty::Str, false),
+    (4, "type", Ty::Str, false),
+    (10, "externalName", Ty::Str, false),
+];
+
+static SERVICE: &[Field] = &[
+    (1, "metadata", Ty::Msg(OBJECT_META), false),
+    (2, "spec", Ty::Msg(SERVICE_SPEC), false),
+];
+
 static TYPE_META: &[Field] = &[
     (1, "apiVersion", Ty::Str, false),
     (2, "kind", Ty::Str, false),
@@ -159,7 +288,7 @@ fn value(ty: Ty, wire: &Wire<'_>) -> Result<Value, String> {
         (Ty::Bytes, Wire::Len(b)) => {
             Value::String(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        (Ty::Bool, Wire::Varint(v)) => Value::Bool(*v != 0),
+        (Ty::Bool | Ty::Flag, Wire::Varint(v)) => Value::Bool(*v != 0),
         #[allow(clippy::cast_possible_wrap)]
         (Ty::Int, Wire::Varint(v)) => json!(*v as i64),
         (Ty::Time, Wire::Len(b)) => {
@@ -169,14 +298,36 @@ fn value(ty: Ty, wire: &Wire<'_>) -> Result<Value, String> {
             Value::String(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
         }
         (Ty::Msg(schema), Wire::Len(b)) => Value::Object(message(b, schema)?),
+        (Ty::IntOrString, Wire::Len(b)) => {
+            let m = message(b, INT_OR_STRING)?;
+            match m.get("strVal") {
+                Some(s) if m.get("type").and_then(Value::as_i64) == Some(1) => s.clone(),
+                _ => m.get("intVal").cloned().unwrap_or(json!(0)),
+            }
+        }
         _ => return Err("a field has an unexpected wire type".to_owned()),
     })
+}
+
+/// Zero, an empty string, or a message of nothing but empty fields.
+fn is_empty(wire: &Wire<'_>) -> bool {
+    match wire {
+        Wire::Varint(v) => *v == 0,
+        Wire::Len(b) => {
+            b.is_empty() || fields(b).is_ok_and(|fs| fs.iter().all(|(_, w)| is_empty(w)))
+        }
+    }
 }
 
 fn message(buf: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for (number, wire) in fields(buf)? {
         let Some(&(_, name, ty, repeated)) = schema.iter().find(|f| f.0 == number) else {
+            // Go writes every non-pointer field, set or not: fields the
+            // simulator does not know are fine as long as they are empty.
+            if is_empty(&wire) {
+                continue;
+            }
             return Err(format!("field {number} is not decoded by devloop-sim"));
         };
         match ty {
@@ -216,6 +367,7 @@ fn message(buf: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String> {
                 let empty = match &v {
                     Value::String(s) => s.is_empty() || s.starts_with("1970-01-01T00:00:00"),
                     Value::Number(n) => n.as_i64() == Some(0),
+                    Value::Bool(b) => matches!(ty, Ty::Flag) && !b,
                     Value::Object(m) => m.is_empty(),
                     _ => false,
                 };
@@ -247,13 +399,17 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         ("v1", "ConfigMap") => CONFIG_MAP,
         ("v1", "Namespace") => NAMESPACE,
         ("v1", "ServiceAccount") => SERVICE_ACCOUNT,
+        ("v1", "Pod") => POD,
+        ("v1", "Service") => SERVICE,
+        ("apps/v1", "Deployment") => DEPLOYMENT,
+        ("batch/v1", "Job") => JOB,
         // Reviews are answered from their kind alone (everything is allowed).
         ("authorization.k8s.io/v1" | "authentication.k8s.io/v1", _) => {
             return Ok(json!({"apiVersion": api_version, "kind": kind, "spec": {}}));
         }
         _ => {
             return Err(format!(
-                "devloop-sim decodes protobuf only for Secret, ConfigMap, Namespace and ServiceAccount, not {api_version} {kind}: send JSON"
+                "devloop-sim decodes protobuf only for Secret, ConfigMap, Namespace, ServiceAccount, Pod, Service, Deployment and Job, not {api_version} {kind}: send JSON"
             ));
         }
     };

@@ -621,15 +621,71 @@ async fn imperative_create_commands_send_protobuf_and_work() {
     assert_eq!(secret["data"]["password"], "eA==");
     assert_eq!(secret["type"], "Opaque");
     c.ok(&["get", "-n", "demo", "serviceaccount", "default"]);
-    // Kinds whose protobuf is not decoded fail clearly, not silently.
-    let deploy = c.run(&[
+    c.ok(&[
         "create",
         "-n",
         "demo",
         "deployment",
         "d",
         "--image=busybox:1.37",
+        "--replicas=2",
+        "--port=80",
     ]);
-    assert!(deploy.stderr.contains("send JSON"), "{}", deploy.stderr);
+    let d = c.json(&["get", "-n", "demo", "deployment", "d"]);
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "d");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        80
+    );
+    c.ok(&[
+        "expose",
+        "-n",
+        "demo",
+        "deployment",
+        "d",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    let svc = c.json(&["get", "-n", "demo", "service", "d"]);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(svc["spec"]["selector"]["app"], "d");
+    c.ok(&[
+        "create",
+        "-n",
+        "demo",
+        "job",
+        "j",
+        "--image=busybox:1.37",
+        "--",
+        "echo",
+        "hi",
+    ]);
+    let job = c.json(&["get", "-n", "demo", "job", "j"]);
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["command"],
+        serde_json::json!(["echo", "hi"])
+    );
+    c.ok(&[
+        "run",
+        "-n",
+        "demo",
+        "p",
+        "--image=busybox:1.37",
+        "--",
+        "sleep",
+        "1",
+    ]);
+    // Kinds whose protobuf is not decoded fail clearly, not silently.
+    let cron = c.run(&[
+        "create",
+        "-n",
+        "demo",
+        "cronjob",
+        "c",
+        "--image=busybox:1.37",
+        "--schedule=* * * * *",
+    ]);
+    assert!(cron.stderr.contains("send JSON"), "{}", cron.stderr);
     c.sim.shutdown().await;
 }
