@@ -732,7 +732,7 @@ pub fn create_object(
     }
     crate::fields::prune(rt, &mut obj);
     defaults_on_create(shared, rt, &mut obj)?;
-    objects::record_manager(&mut obj, writer, &rt.api_version(), None);
+    objects::record_manager(&mut obj, writer, &rt.api_version(), None, None);
     let key = (
         rt.storage_key(),
         namespace.unwrap_or("").to_owned(),
@@ -1021,7 +1021,13 @@ fn write_existing(
         if objects::comparable(&new) == objects::comparable(old) {
             return Ok(Change::Keep(old.clone()));
         }
-        objects::record_manager(&mut new, writer, &rt.api_version(), t.sub.as_deref());
+        objects::record_manager(
+            &mut new,
+            writer,
+            &rt.api_version(),
+            t.sub.as_deref(),
+            Some(old),
+        );
         let finalizers_empty = new["metadata"]["finalizers"]
             .as_array()
             .is_none_or(Vec::is_empty);

@@ -247,45 +247,162 @@ pub fn fields_v1(obj: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Records `manager`'s write in `managedFields` (replacing its previous entry).
+/// The fields (as `fieldsV1`) that `new` sets differently from `old`.
+fn changed_fields(old: &Value, new: &Value) -> Value {
+    let mut out = Map::new();
+    if let (Value::Object(o), Value::Object(n)) = (old, new) {
+        for (k, v) in n {
+            match o.get(k) {
+                Some(ov) if ov == v => {}
+                Some(ov) if ov.is_object() && v.is_object() => {
+                    let sub = changed_fields(ov, v);
+                    if sub.as_object().is_some_and(|m| !m.is_empty()) {
+                        out.insert(format!("f:{k}"), sub);
+                    }
+                }
+                _ => {
+                    out.insert(format!("f:{k}"), fields_v1_of(v));
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn fields_v1_of(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (format!("f:{k}"), fields_v1_of(v)))
+                .collect(),
+        ),
+        _ => json!({}),
+    }
+}
+
+fn union(a: &mut Value, b: &Value) {
+    if let (Value::Object(am), Value::Object(bm)) = (a, b) {
+        for (k, v) in bm {
+            union(am.entry(k.clone()).or_insert_with(|| json!({})), v);
+        }
+    }
+}
+
+/// Removes `b`'s leaves from `a` (and the branches they leave empty).
+fn subtract(a: &mut Value, b: &Value) {
+    if let (Value::Object(am), Value::Object(bm)) = (a, b) {
+        for (k, v) in bm {
+            let leaf = v.as_object().is_none_or(Map::is_empty);
+            if leaf {
+                am.remove(k);
+            } else if let Some(child) = am.get_mut(k) {
+                let was_leaf = child.as_object().is_none_or(Map::is_empty);
+                subtract(child, v);
+                if !was_leaf && child.as_object().is_some_and(Map::is_empty) {
+                    am.remove(k);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps only the paths of `set` that `obj` still has.
+fn keep_present(set: &mut Value, obj: &Value) {
+    if let Value::Object(sm) = set {
+        sm.retain(|k, sub| {
+            let key = k.strip_prefix("f:").unwrap_or(k);
+            match obj.get(key) {
+                None => false,
+                Some(child) => {
+                    let leaf = sub.as_object().is_none_or(Map::is_empty);
+                    if !leaf {
+                        keep_present(sub, child);
+                    }
+                    leaf || sub.as_object().is_some_and(|m| !m.is_empty())
+                }
+            }
+        });
+    }
+}
+
+/// The part of a field set that a write through `subresource` may own.
+fn scoped(mut fields: Value, subresource: Option<&str>) -> Value {
+    if let Some(m) = fields.as_object_mut() {
+        if subresource == Some("status") {
+            m.retain(|k, _| k == "f:status");
+        } else {
+            m.remove("f:status");
+            m.remove("f:apiVersion");
+            m.remove("f:kind");
+        }
+        if let Some(md) = m.get_mut("f:metadata").and_then(Value::as_object_mut) {
+            md.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "f:labels" | "f:annotations" | "f:finalizers" | "f:ownerReferences"
+                )
+            });
+            if md.is_empty() {
+                m.remove("f:metadata");
+            }
+        }
+    }
+    fields
+}
+
+/// Records `manager`'s write in `managedFields` as the real server does for
+/// updates: on create it owns every field it set; on update it gains the
+/// fields it changed (taken from other managers), and fields that are gone
+/// leave every manager's set.
 pub fn record_manager(
     obj: &mut Value,
     (manager, operation): (&str, &str),
     api_version: &str,
     subresource: Option<&str>,
+    old: Option<&Value>,
 ) {
-    let fields = if subresource == Some("status") {
-        json!({"f:status": fields_v1(obj).get("f:status").cloned().unwrap_or(json!({}))})
-    } else {
-        let mut f = fields_v1(obj);
-        if let Some(m) = f.as_object_mut() {
-            m.remove("f:status");
-        }
-        f
-    };
-    let mut entry = json!({
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    });
-    if let Some(s) = subresource {
-        entry["subresource"] = json!(s);
-    }
+    let changed = scoped(
+        old.map_or_else(|| fields_v1(obj), |o| changed_fields(o, obj)),
+        subresource,
+    );
+    let snapshot = obj.clone();
     let md = meta_mut(obj);
     let mut entries: Vec<Value> = md
         .get("managedFields")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    entries.retain(|e| {
-        !(e["manager"] == manager
+    let mine = |e: &Value| {
+        e["manager"] == manager
             && e["operation"] == operation
-            && e.get("subresource").and_then(Value::as_str) == subresource)
-    });
-    entries.push(entry);
+            && e.get("subresource").and_then(Value::as_str) == subresource
+    };
+    let mut fields = entries
+        .iter()
+        .find(|e| mine(e))
+        .map_or_else(|| json!({}), |e| e["fieldsV1"].clone());
+    union(&mut fields, &changed);
+    entries.retain(|e| !mine(e));
+    for e in &mut entries {
+        subtract(&mut e["fieldsV1"], &changed);
+        keep_present(&mut e["fieldsV1"], &snapshot);
+    }
+    keep_present(&mut fields, &snapshot);
+    entries.retain(|e| e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
+    if fields.as_object().is_some_and(|m| !m.is_empty()) {
+        let mut entry = json!({
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": api_version,
+            "time": now(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields,
+        });
+        if let Some(s) = subresource {
+            entry["subresource"] = json!(s);
+        }
+        entries.push(entry);
+    }
     md.insert("managedFields".into(), Value::Array(entries));
 }
 
@@ -352,6 +469,27 @@ mod tests {
         assert_eq!(u.len(), 36, "{u}");
         assert_ne!(uid(), uid());
         assert_eq!(name_suffix().len(), 5);
+    }
+
+    #[test]
+    fn updates_move_changed_fields_to_their_manager() {
+        let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a"}, "data": {"k": "v", "j": "w"}});
+        record_manager(&mut obj, ("create", "Update"), "v1", None, None);
+        let old = obj.clone();
+        obj["metadata"]["labels"] = json!({"x": "1"});
+        obj["data"]["k"] = json!("v2");
+        obj["data"].as_object_mut().expect("data").remove("j");
+        record_manager(&mut obj, ("label", "Update"), "v1", None, Some(&old));
+        let entries = obj["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries");
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["manager"], "label");
+        assert_eq!(
+            entries[0]["fieldsV1"],
+            json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:x": {}}}})
+        );
     }
 
     #[test]
