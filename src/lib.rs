@@ -8,8 +8,10 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod context;
+pub mod detect;
 pub mod error;
 pub mod output;
+pub mod pack;
 
 use std::io::Write as _;
 use std::process::ExitCode;

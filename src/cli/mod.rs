@@ -6,6 +6,7 @@
 
 mod completions;
 mod config;
+mod init;
 mod man;
 
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ pub struct AppArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Detect the apps of this repo and show what init would scaffold (`--dry-run`)
+    Init(init::InitArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
@@ -104,6 +107,7 @@ pub enum Command {
 /// Runs the parsed command.
 pub fn run(command: Command, ctx: &Context) -> Result<()> {
     match command {
+        Command::Init(args) => init::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);

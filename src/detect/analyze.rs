@@ -1,0 +1,441 @@
+//! One app directory, judged: every pack scores its signals on the app's
+//! files and the best pack names the language; its manifests name the build
+//! tool, its framework rules the framework, its entry and port rules the
+//! entry point and port. Pure: reads only through [`Tree`].
+//!
+//! A pack's score is `weight of its best manifest + source files (at most
+//! 50) + 10 x its best framework's signal weights`. Packs weigh a framework
+//! found in the code (weight 10: +100) far above a build file or a source
+//! count, because the language is what the server code is written in, not
+//! what a frontend's package.json or a Groovy-DSL build.gradle suggests.
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::tree::{self, Tree};
+use crate::pack::{Marker, Pack, Pattern, PortSource};
+
+/// Files of one pattern read per app: the shallowest first. Server code and
+/// config sit near the app root; a 10k-file app is not read whole (see the
+/// timing in `tests/bench/detect.sh`).
+const MAX_FILES_PER_PATTERN: usize = 200;
+
+/// Source files counted toward a pack's score at most, so that a big
+/// frontend cannot outvote the server's framework.
+const MAX_SOURCE_SCORE: usize = 50;
+
+/// Bonus per language marker file (`tsconfig.json`) present at the app root.
+const MARKER_BONUS: usize = 5;
+
+/// Why a value was decided: a file (and line) and what it said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// `language`, `build_tool`, `framework`, `entry`, `port`, `app`, `kept`.
+    pub field: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub detail: String,
+}
+
+/// The files of one app: its directory and the repo-relative paths under it
+/// that belong to it (nested apps excluded), shallowest first.
+pub struct AppFiles<'a> {
+    pub dir: &'a str,
+    pub files: Vec<&'a str>,
+}
+
+impl<'a> AppFiles<'a> {
+    pub fn new(dir: &'a str, mut files: Vec<&'a str>) -> Self {
+        files.sort_by_key(|f| (f.matches('/').count(), *f));
+        AppFiles { dir, files }
+    }
+
+    fn rel(&self, file: &'a str) -> &'a str {
+        tree::relative(file, self.dir)
+    }
+
+    /// Files whose app-relative path matches, shallowest first, capped.
+    fn matching<'s>(&'s self, pattern: &'s Pattern) -> impl Iterator<Item = &'a str> + 's {
+        self.files
+            .iter()
+            .copied()
+            .filter(move |f| pattern.matches(self.rel(f)))
+            .take(MAX_FILES_PER_PATTERN)
+    }
+
+    /// Files directly in the app directory.
+    fn top(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.files
+            .iter()
+            .copied()
+            .filter(|f| tree::parent(f) == self.dir)
+    }
+}
+
+/// A regex match in a file: where, the line's text, the first capture.
+pub struct Hit {
+    pub file: String,
+    pub line: Option<usize>,
+    pub text: String,
+    pub capture: Option<String>,
+}
+
+impl Hit {
+    pub fn evidence(&self, field: &'static str, detail: impl Into<String>) -> Evidence {
+        let detail = detail.into();
+        let detail = if self.text.is_empty() {
+            detail
+        } else if detail.is_empty() {
+            self.text.clone()
+        } else {
+            format!("{detail}: {}", self.text)
+        };
+        Evidence {
+            field,
+            file: Some(self.file.clone()),
+            line: self.line,
+            detail,
+        }
+    }
+}
+
+/// The first match of `re` in `file` (or the file itself without a regex).
+pub fn search(tree: &Tree, file: &str, re: Option<&Regex>) -> Option<Hit> {
+    let Some(re) = re else {
+        return Some(Hit {
+            file: file.to_owned(),
+            line: None,
+            text: String::new(),
+            capture: None,
+        });
+    };
+    let text = tree.read(file)?;
+    let caps = re.captures(&text)?;
+    let whole = caps.get(0)?;
+    let start = text[..whole.start()].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[whole.start()..]
+        .find('\n')
+        .map_or(text.len(), |i| whole.start() + i);
+    let mut line_text: String = text[start..end].trim().chars().take(120).collect();
+    if line_text.is_empty() {
+        line_text = whole.as_str().trim().chars().take(120).collect();
+    }
+    Some(Hit {
+        file: file.to_owned(),
+        line: Some(text[..whole.start()].matches('\n').count() + 1),
+        text: line_text,
+        // The first group that took part: alternatives may each have one.
+        capture: caps
+            .iter()
+            .skip(1)
+            .flatten()
+            .next()
+            .map(|c| c.as_str().to_owned()),
+    })
+}
+
+fn first_hit<'a>(
+    tree: &Tree,
+    files: impl Iterator<Item = &'a str>,
+    re: Option<&Regex>,
+) -> Option<Hit> {
+    files.into_iter().find_map(|f| search(tree, f, re))
+}
+
+/// Build scripts written in the language (`mix.exs`, `Package.swift`,
+/// `setup.py`: strong manifests that name a build tool) are not the app's
+/// source; `manage.py` and `main.go` are.
+fn is_build_file(pack: &Pack, app: &AppFiles<'_>, file: &str) -> bool {
+    tree::parent(file) == app.dir
+        && pack.detect.manifests.iter().any(|m| {
+            m.marker == Marker::Strong
+                && m.build_tool.is_some()
+                && m.file.matches(tree::file_name(file))
+        })
+}
+
+fn extension(file: &str) -> Option<&str> {
+    let name = tree::file_name(file);
+    name.rsplit_once('.')
+        .filter(|(stem, _)| !stem.is_empty())
+        .map(|(_, ext)| ext)
+}
+
+/// What one app directory is.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub language: Option<String>,
+    pub build_tool: Option<String>,
+    pub framework: Option<String>,
+    /// Repo-relative.
+    pub entry: Option<String>,
+    pub port: Option<u16>,
+    pub port_source: Option<PortSource>,
+    pub evidence: Vec<Evidence>,
+    /// Source files of any pack's languages.
+    pub sources: usize,
+    /// A manifest says this directory is a workspace or multi-module root.
+    pub workspace: bool,
+}
+
+struct Scored<'p> {
+    pack: &'p Pack,
+    score: usize,
+    manifests: Vec<(usize, Hit)>,
+    language: Option<(String, usize, Option<String>)>,
+    framework: Option<(usize, u32, Vec<Hit>)>,
+}
+
+/// Scores every pack on `app` and reports the winner's findings. `extra`
+/// holds port findings from outside the app's files (compose), best first.
+pub fn analyze(
+    tree: &Tree,
+    packs: &[Pack],
+    app: &AppFiles<'_>,
+    extra_ports: &[(u16, PortSource, Evidence)],
+) -> Analysis {
+    let mut out = Analysis::default();
+    let mut best: Option<Scored<'_>> = None;
+    let mut scores: Vec<(usize, &str)> = Vec::new();
+    for pack in packs {
+        let d = &pack.detect;
+        let mut manifests = Vec::new();
+        for (i, rule) in d.manifests.iter().enumerate() {
+            let files = app.top().filter(|f| rule.file.matches(tree::file_name(f)));
+            if let Some(hit) = first_hit(tree, files, rule.regex.as_ref()) {
+                out.workspace |= rule.workspace;
+                manifests.push((i, hit));
+            }
+        }
+        let mut language = None;
+        let mut sources = 0;
+        for lang in &d.languages {
+            let mut count = 0;
+            let mut first = None;
+            for f in &app.files {
+                if extension(f).is_some_and(|e| lang.extensions.iter().any(|x| x == e))
+                    && !is_build_file(pack, app, f)
+                {
+                    count += 1;
+                    first.get_or_insert(*f);
+                }
+            }
+            sources += count;
+            let markers = lang
+                .markers
+                .iter()
+                .filter(|m| tree.contains(&tree::join(app.dir, m)))
+                .count();
+            let score = count + MARKER_BONUS * markers;
+            if score > 0 && language.as_ref().is_none_or(|(_, s, _)| score > *s) {
+                language = Some((lang.name.clone(), score, first.map(str::to_owned)));
+            }
+        }
+        out.sources += sources;
+        if manifests.is_empty() && sources == 0 {
+            continue;
+        }
+        let framework = best_framework(tree, pack, app);
+        let manifest_weight = manifests
+            .iter()
+            .map(|(i, _)| d.manifests[*i].weight as usize)
+            .max()
+            .unwrap_or(0);
+        let fw_weight = framework.as_ref().map_or(0, |(_, w, _)| *w as usize);
+        let score = manifest_weight + sources.min(MAX_SOURCE_SCORE) + 10 * fw_weight;
+        scores.push((score, pack.name.as_str()));
+        if best.as_ref().is_none_or(|b| score > b.score) {
+            best = Some(Scored {
+                pack,
+                score,
+                manifests,
+                language,
+                framework,
+            });
+        }
+    }
+    if let Some(best) = best {
+        scores.sort_by_key(|s| std::cmp::Reverse(s.0));
+        let others: Vec<String> = scores
+            .iter()
+            .skip(1)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        report(tree, packs, app, best, &others, extra_ports, &mut out);
+    } else if let Some((port, source, ev)) = extra_ports.first() {
+        out.port = Some(*port);
+        out.port_source = Some(*source);
+        out.evidence.push(ev.clone());
+    }
+    out
+}
+
+/// The framework whose signals weigh most (ties: higher `priority`, then
+/// the pack's order), with the hits that decided it.
+fn best_framework(tree: &Tree, pack: &Pack, app: &AppFiles<'_>) -> Option<(usize, u32, Vec<Hit>)> {
+    let mut best: Option<(u32, i32, usize, Vec<Hit>)> = None;
+    for (i, rule) in pack.detect.frameworks.iter().enumerate() {
+        let mut weight = 0;
+        let mut hits = Vec::new();
+        for signal in &rule.signals {
+            if let Some(hit) = first_hit(tree, app.matching(&signal.files), signal.regex.as_ref()) {
+                weight += signal.weight;
+                hits.push(hit);
+            }
+        }
+        if weight == 0 {
+            continue;
+        }
+        if best
+            .as_ref()
+            .is_none_or(|(w, p, _, _)| (weight, rule.priority) > (*w, *p))
+        {
+            best = Some((weight, rule.priority, i, hits));
+        }
+    }
+    best.map(|(w, _, i, hits)| (i, w, hits))
+}
+
+fn report(
+    tree: &Tree,
+    packs: &[Pack],
+    app: &AppFiles<'_>,
+    best: Scored<'_>,
+    others: &[String],
+    extra_ports: &[(u16, PortSource, Evidence)],
+    out: &mut Analysis,
+) {
+    let d = &best.pack.detect;
+    if let Some((name, count, first)) = best.language {
+        out.evidence.push(Evidence {
+            field: "language",
+            file: first,
+            line: None,
+            detail: format!(
+                "{count} {name} source files (and markers); pack {} scored {}{}",
+                best.pack.name,
+                best.score,
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(", others: {}", others.join(", "))
+                }
+            ),
+        });
+        out.language = Some(name);
+    }
+    let tool = best
+        .manifests
+        .iter()
+        .filter(|(i, _)| d.manifests[*i].build_tool.is_some())
+        .max_by_key(|(i, _)| (d.manifests[*i].weight, std::cmp::Reverse(*i)));
+    if let Some((i, hit)) = tool {
+        let name = d.manifests[*i].build_tool.clone();
+        out.evidence
+            .push(hit.evidence("build_tool", name.clone().unwrap_or_default()));
+        out.build_tool = name;
+    }
+    let mut fw_port = None;
+    let mut fw_entries: &[String] = &[];
+    if let Some((i, _, hits)) = &best.framework {
+        let rule = &d.frameworks[*i];
+        for hit in hits {
+            out.evidence.push(hit.evidence("framework", &rule.name));
+        }
+        out.framework = Some(rule.name.clone());
+        fw_port = rule.port.map(|p| (p, rule.name.clone()));
+        fw_entries = &rule.entry;
+    }
+    out.entry = find_entry(tree, app, best.pack, fw_entries, &mut out.evidence);
+    let mut ports: Vec<(u16, PortSource, Evidence)> = Vec::new();
+    // The winner's port rules, then those of packs without a language
+    // (`common`: Dockerfile EXPOSE, Kubernetes manifests, .env).
+    let common = packs.iter().filter(|p| p.detect.languages.is_empty());
+    let rules = d.ports.iter().chain(common.flat_map(|p| &p.detect.ports));
+    for rule in rules {
+        let found = app.matching(&rule.files).find_map(|f| {
+            let hit = search(tree, f, Some(&rule.regex))?;
+            let port = hit
+                .capture
+                .as_deref()?
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)?;
+            Some((port, hit))
+        });
+        if let Some((port, hit)) = found {
+            ports.push((
+                port,
+                rule.source,
+                hit.evidence("port", rule.source.as_str()),
+            ));
+        }
+    }
+    ports.extend(extra_ports.iter().cloned());
+    if let Some((port, name)) = fw_port {
+        ports.push((
+            port,
+            PortSource::FrameworkDefault,
+            Evidence {
+                field: "port",
+                file: None,
+                line: None,
+                detail: format!("{name}'s documented default port"),
+            },
+        ));
+    }
+    // Stable: rule order decides among findings of the same source.
+    ports.sort_by_key(|(_, source, _)| *source);
+    if let Some((port, source, ev)) = ports.into_iter().next() {
+        out.port = Some(port);
+        out.port_source = Some(source);
+        out.evidence.push(ev);
+    }
+}
+
+/// The framework's entry files, else the pack's entry rules in order. A
+/// rule whose regex captures a path (`"main": "server.js"`) names that path,
+/// relative to the matched file, if it exists.
+fn find_entry(
+    tree: &Tree,
+    app: &AppFiles<'_>,
+    pack: &Pack,
+    framework_entries: &[String],
+    evidence: &mut Vec<Evidence>,
+) -> Option<String> {
+    for rel in framework_entries {
+        let path = tree::join(app.dir, rel);
+        if tree.contains(&path) {
+            evidence.push(Evidence {
+                field: "entry",
+                file: Some(path.clone()),
+                line: None,
+                detail: "the framework's entry file".to_owned(),
+            });
+            return Some(path);
+        }
+    }
+    for rule in &pack.detect.entry {
+        for file in app.matching(&rule.files) {
+            let Some(hit) = search(tree, file, rule.regex.as_ref()) else {
+                continue;
+            };
+            let path = match &hit.capture {
+                Some(cap) => {
+                    let cap = cap.trim_start_matches("./");
+                    let path = tree::join(tree::parent(file), cap);
+                    if !tree.contains(&path) {
+                        continue;
+                    }
+                    path
+                }
+                None => file.to_owned(),
+            };
+            evidence.push(hit.evidence("entry", format!("entry rule {}", rule.files.text)));
+            return Some(path);
+        }
+    }
+    None
+}
