@@ -44,12 +44,20 @@ pub struct Evidence {
 pub struct AppFiles<'a> {
     pub dir: &'a str,
     pub files: Vec<&'a str>,
+    /// Manifests directly in these directories (the workspaces holding the
+    /// app) also name its build tool: a pnpm workspace's lock file sits at
+    /// the workspace root, not in each member.
+    pub inherited: Vec<&'a str>,
 }
 
 impl<'a> AppFiles<'a> {
     pub fn new(dir: &'a str, mut files: Vec<&'a str>) -> Self {
         files.sort_by_key(|f| (f.matches('/').count(), *f));
-        AppFiles { dir, files }
+        AppFiles {
+            dir,
+            files,
+            inherited: Vec::new(),
+        }
     }
 
     fn rel(&self, file: &'a str) -> &'a str {
@@ -206,6 +214,16 @@ pub fn analyze(
             let files = app.top().filter(|f| rule.file.matches(tree::file_name(f)));
             if let Some(hit) = first_hit(tree, files, rule.regex.as_ref()) {
                 out.workspace |= rule.workspace;
+                manifests.push((i, hit));
+                continue;
+            }
+            if rule.build_tool.is_none() {
+                continue;
+            }
+            let inherited = tree.files().iter().map(String::as_str).filter(|f| {
+                app.inherited.contains(&tree::parent(f)) && rule.file.matches(tree::file_name(f))
+            });
+            if let Some(hit) = first_hit(tree, inherited, rule.regex.as_ref()) {
                 manifests.push((i, hit));
             }
         }

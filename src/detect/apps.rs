@@ -200,13 +200,18 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
             let merged = dirs
                 .iter()
                 .any(|d| tree::is_under(d, dir) && roles[d] == Role::Merged);
-            let analysis = if merged {
-                let app = AppFiles::new(dir, files.clone());
+            let workspaces: Vec<&str> = roles
+                .iter()
+                .filter(|(d, r)| **r == Role::Workspace && tree::is_under(dir, d))
+                .map(|(d, _)| *d)
+                .collect();
+            let mut analysis = if merged || !workspaces.is_empty() {
+                let mut app = AppFiles::new(dir, files.clone());
+                app.inherited = workspaces;
                 analyze::analyze(tree, packs, &app, &compose_port(&cands[dir]))
             } else {
                 own.remove(dir).unwrap_or_default()
             };
-            let mut analysis = analysis;
             if let Some(service) = &cands[dir].compose {
                 analysis.evidence.insert(
                     0,

@@ -3,6 +3,7 @@
 //! against the test world (`tests/world/up`: Docker, registries, Helm oracle).
 
 mod cli;
+mod detect;
 mod install;
 mod standins;
 mod support;
