@@ -9,11 +9,12 @@
 //! count, because the language is what the server code is written in, not
 //! what a frontend's package.json or a Groovy-DSL build.gradle suggests.
 
-use regex::Regex;
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::tree::{self, Tree};
-use crate::pack::{Marker, Pack, Pattern, PortSource};
+use crate::pack::{Marker, Pack, PortSource, Rx};
 
 /// Files of one pattern read per app: the shallowest first. Server code and
 /// config sit near the app root; a 10k-file app is not read whole (see the
@@ -44,41 +45,69 @@ pub struct Evidence {
 pub struct AppFiles<'a> {
     pub dir: &'a str,
     pub files: Vec<&'a str>,
-    /// Manifests directly in these directories (the workspaces holding the
-    /// app) also name its build tool: a pnpm workspace's lock file sits at
-    /// the workspace root, not in each member.
-    pub inherited: Vec<&'a str>,
+    /// Files directly in `dir`.
+    top: Vec<&'a str>,
+    /// Files directly in the workspaces that hold the app: their manifests
+    /// also name its build tool (a pnpm workspace's lock file sits at the
+    /// workspace root, not in each member).
+    inherited: Vec<&'a str>,
+    /// Extension -> (files, the shallowest such file).
+    extensions: BTreeMap<&'a str, (usize, &'a str)>,
 }
 
 impl<'a> AppFiles<'a> {
     pub fn new(dir: &'a str, mut files: Vec<&'a str>) -> Self {
         files.sort_by_key(|f| (f.matches('/').count(), *f));
+        let top = files
+            .iter()
+            .copied()
+            .filter(|f| tree::parent(f) == dir)
+            .collect();
+        let mut extensions: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+        for f in &files {
+            if let Some(ext) = extension(f) {
+                extensions.entry(ext).or_insert((0, f)).0 += 1;
+            }
+        }
         AppFiles {
             dir,
             files,
+            top,
             inherited: Vec::new(),
+            extensions,
         }
+    }
+
+    /// Manifests in `workspaces` (directories holding the app) count too.
+    pub fn inherit(&mut self, tree: &'a Tree, workspaces: &[&str]) {
+        self.inherited = tree
+            .files()
+            .iter()
+            .map(String::as_str)
+            .filter(|f| workspaces.contains(&tree::parent(f)))
+            .collect();
     }
 
     fn rel(&self, file: &'a str) -> &'a str {
         tree::relative(file, self.dir)
     }
 
-    /// Files whose app-relative path matches, shallowest first, capped.
-    fn matching<'s>(&'s self, pattern: &'s Pattern) -> impl Iterator<Item = &'a str> + 's {
-        self.files
-            .iter()
-            .copied()
-            .filter(move |f| pattern.matches(self.rel(f)))
-            .take(MAX_FILES_PER_PATTERN)
-    }
-
-    /// Files directly in the app directory.
-    fn top(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.files
-            .iter()
-            .copied()
-            .filter(|f| tree::parent(f) == self.dir)
+    /// The app's files sorted to each pattern of `pack` in one pass,
+    /// shallowest first, at most [`MAX_FILES_PER_PATTERN`] each.
+    fn index(&self, pack: &Pack) -> Vec<Vec<&'a str>> {
+        let set = &pack.detect.patterns;
+        let mut out = vec![Vec::new(); set.len()];
+        let (mut scratch, mut ids) = (Vec::new(), Vec::new());
+        for f in &self.files {
+            ids.clear();
+            set.matches_into(self.rel(f), &mut scratch, &mut ids);
+            for id in &ids {
+                if out[*id].len() < MAX_FILES_PER_PATTERN {
+                    out[*id].push(*f);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -110,7 +139,7 @@ impl Hit {
 }
 
 /// The first match of `re` in `file` (or the file itself without a regex).
-pub fn search(tree: &Tree, file: &str, re: Option<&Regex>) -> Option<Hit> {
+pub fn search(tree: &Tree, file: &str, re: Option<&Rx>) -> Option<Hit> {
     let Some(re) = re else {
         return Some(Hit {
             file: file.to_owned(),
@@ -119,6 +148,7 @@ pub fn search(tree: &Tree, file: &str, re: Option<&Regex>) -> Option<Hit> {
             capture: None,
         });
     };
+    let re = re.get()?;
     let text = tree.read(file)?;
     let caps = re.captures(&text)?;
     let whole = caps.get(0)?;
@@ -147,7 +177,7 @@ pub fn search(tree: &Tree, file: &str, re: Option<&Regex>) -> Option<Hit> {
 fn first_hit<'a>(
     tree: &Tree,
     files: impl Iterator<Item = &'a str>,
-    re: Option<&Regex>,
+    re: Option<&Rx>,
 ) -> Option<Hit> {
     files.into_iter().find_map(|f| search(tree, f, re))
 }
@@ -155,13 +185,12 @@ fn first_hit<'a>(
 /// Build scripts written in the language (`mix.exs`, `Package.swift`,
 /// `setup.py`: strong manifests that name a build tool) are not the app's
 /// source; `manage.py` and `main.go` are.
-fn is_build_file(pack: &Pack, app: &AppFiles<'_>, file: &str) -> bool {
-    tree::parent(file) == app.dir
-        && pack.detect.manifests.iter().any(|m| {
-            m.marker == Marker::Strong
-                && m.build_tool.is_some()
-                && m.file.matches(tree::file_name(file))
-        })
+fn is_build_file(pack: &Pack, file: &str) -> bool {
+    pack.detect.manifests.iter().any(|m| {
+        m.marker == Marker::Strong
+            && m.build_tool.is_some()
+            && m.file.matches(tree::file_name(file))
+    })
 }
 
 fn extension(file: &str) -> Option<&str> {
@@ -188,8 +217,9 @@ pub struct Analysis {
     pub workspace: bool,
 }
 
-struct Scored<'p> {
+struct Scored<'p, 'a> {
     pack: &'p Pack,
+    view: Vec<Vec<&'a str>>,
     score: usize,
     manifests: Vec<(usize, Hit)>,
     language: Option<(String, usize, Option<String>)>,
@@ -205,13 +235,17 @@ pub fn analyze(
     extra_ports: &[(u16, PortSource, Evidence)],
 ) -> Analysis {
     let mut out = Analysis::default();
-    let mut best: Option<Scored<'_>> = None;
+    let mut best: Option<Scored<'_, '_>> = None;
     let mut scores: Vec<(usize, &str)> = Vec::new();
     for pack in packs {
         let d = &pack.detect;
         let mut manifests = Vec::new();
         for (i, rule) in d.manifests.iter().enumerate() {
-            let files = app.top().filter(|f| rule.file.matches(tree::file_name(f)));
+            let files = app
+                .top
+                .iter()
+                .copied()
+                .filter(|f| rule.file.matches(tree::file_name(f)));
             if let Some(hit) = first_hit(tree, files, rule.regex.as_ref()) {
                 out.workspace |= rule.workspace;
                 manifests.push((i, hit));
@@ -220,9 +254,11 @@ pub fn analyze(
             if rule.build_tool.is_none() {
                 continue;
             }
-            let inherited = tree.files().iter().map(String::as_str).filter(|f| {
-                app.inherited.contains(&tree::parent(f)) && rule.file.matches(tree::file_name(f))
-            });
+            let inherited = app
+                .inherited
+                .iter()
+                .copied()
+                .filter(|f| rule.file.matches(tree::file_name(f)));
             if let Some(hit) = first_hit(tree, inherited, rule.regex.as_ref()) {
                 manifests.push((i, hit));
             }
@@ -230,16 +266,23 @@ pub fn analyze(
         let mut language = None;
         let mut sources = 0;
         for lang in &d.languages {
+            let is_lang =
+                |f: &str| extension(f).is_some_and(|e| lang.extensions.iter().any(|x| x == e));
             let mut count = 0;
-            let mut first = None;
-            for f in &app.files {
-                if extension(f).is_some_and(|e| lang.extensions.iter().any(|x| x == e))
-                    && !is_build_file(pack, app, f)
-                {
-                    count += 1;
-                    first.get_or_insert(*f);
+            let mut first: Option<&str> = None;
+            for ext in &lang.extensions {
+                if let Some((n, f)) = app.extensions.get(ext.as_str()) {
+                    count += n;
+                    if first.is_none_or(|old| f.matches('/').count() < old.matches('/').count()) {
+                        first = Some(f);
+                    }
                 }
             }
+            count -= app
+                .top
+                .iter()
+                .filter(|f| is_lang(f) && is_build_file(pack, f))
+                .count();
             sources += count;
             let markers = lang
                 .markers
@@ -255,7 +298,8 @@ pub fn analyze(
         if manifests.is_empty() && sources == 0 {
             continue;
         }
-        let framework = best_framework(tree, pack, app);
+        let view = app.index(pack);
+        let framework = best_framework(tree, pack, &view);
         let manifest_weight = manifests
             .iter()
             .map(|(i, _)| d.manifests[*i].weight as usize)
@@ -267,6 +311,7 @@ pub fn analyze(
         if best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(Scored {
                 pack,
+                view,
                 score,
                 manifests,
                 language,
@@ -292,13 +337,17 @@ pub fn analyze(
 
 /// The framework whose signals weigh most (ties: higher `priority`, then
 /// the pack's order), with the hits that decided it.
-fn best_framework(tree: &Tree, pack: &Pack, app: &AppFiles<'_>) -> Option<(usize, u32, Vec<Hit>)> {
+fn best_framework(tree: &Tree, pack: &Pack, view: &[Vec<&str>]) -> Option<(usize, u32, Vec<Hit>)> {
     let mut best: Option<(u32, i32, usize, Vec<Hit>)> = None;
     for (i, rule) in pack.detect.frameworks.iter().enumerate() {
         let mut weight = 0;
         let mut hits = Vec::new();
         for signal in &rule.signals {
-            if let Some(hit) = first_hit(tree, app.matching(&signal.files), signal.regex.as_ref()) {
+            if let Some(hit) = first_hit(
+                tree,
+                view[signal.files.id].iter().copied(),
+                signal.regex.as_ref(),
+            ) {
                 weight += signal.weight;
                 hits.push(hit);
             }
@@ -320,7 +369,7 @@ fn report(
     tree: &Tree,
     packs: &[Pack],
     app: &AppFiles<'_>,
-    best: Scored<'_>,
+    best: Scored<'_, '_>,
     others: &[String],
     extra_ports: &[(u16, PortSource, Evidence)],
     out: &mut Analysis,
@@ -366,14 +415,29 @@ fn report(
         fw_port = rule.port.map(|p| (p, rule.name.clone()));
         fw_entries = &rule.entry;
     }
-    out.entry = find_entry(tree, app, best.pack, fw_entries, &mut out.evidence);
+    out.entry = find_entry(
+        tree,
+        app,
+        best.pack,
+        &best.view,
+        fw_entries,
+        &mut out.evidence,
+    );
     let mut ports: Vec<(u16, PortSource, Evidence)> = Vec::new();
     // The winner's port rules, then those of packs without a language
     // (`common`: Dockerfile EXPOSE, Kubernetes manifests, .env).
-    let common = packs.iter().filter(|p| p.detect.languages.is_empty());
-    let rules = d.ports.iter().chain(common.flat_map(|p| &p.detect.ports));
-    for rule in rules {
-        let found = app.matching(&rule.files).find_map(|f| {
+    let common: Vec<(&Pack, Vec<Vec<&str>>)> = packs
+        .iter()
+        .filter(|p| p.detect.languages.is_empty())
+        .map(|p| (p, app.index(p)))
+        .collect();
+    let rules = d.ports.iter().map(|r| (r, &best.view)).chain(
+        common
+            .iter()
+            .flat_map(|(p, view)| p.detect.ports.iter().map(move |r| (r, view))),
+    );
+    for (rule, view) in rules {
+        let found = view[rule.files.id].iter().find_map(|f| {
             let hit = search(tree, f, Some(&rule.regex))?;
             let port = hit
                 .capture
@@ -420,6 +484,7 @@ fn find_entry(
     tree: &Tree,
     app: &AppFiles<'_>,
     pack: &Pack,
+    view: &[Vec<&str>],
     framework_entries: &[String],
     evidence: &mut Vec<Evidence>,
 ) -> Option<String> {
@@ -436,7 +501,7 @@ fn find_entry(
         }
     }
     for rule in &pack.detect.entry {
-        for file in app.matching(&rule.files) {
+        for file in view[rule.files.id].iter().copied() {
             let Some(hit) = search(tree, file, rule.regex.as_ref()) else {
                 continue;
             };

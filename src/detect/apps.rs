@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use super::analyze::{self, Analysis, AppFiles, Evidence};
 use super::compose::Service;
 use super::tree::{self, Tree};
-use crate::pack::{Marker, Pack, PortSource};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::pack::{ManifestRule, Marker, Pack, PortSource};
 
 /// Path components whose manifests never make an app: test data, examples
 /// and docs carry manifests of things that are not the repo's apps.
@@ -48,31 +50,51 @@ pub struct Found {
     pub files: Vec<String>,
 }
 
+/// The manifests that can make a directory an app, of every pack, in one
+/// glob set: one match per file instead of one per file and rule.
+struct Markers<'p> {
+    set: GlobSet,
+    rules: Vec<&'p ManifestRule>,
+}
+
+impl<'p> Markers<'p> {
+    fn new(packs: &'p [Pack]) -> Markers<'p> {
+        let mut builder = GlobSetBuilder::new();
+        let mut rules = Vec::new();
+        for rule in packs.iter().flat_map(|p| &p.detect.manifests) {
+            // Pack patterns compiled once already; these cannot fail.
+            if rule.marker != Marker::No
+                && let Ok(glob) = Glob::new(&rule.file.text)
+            {
+                builder.add(glob);
+                rules.push(rule);
+            }
+        }
+        let set = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        Markers { set, rules }
+    }
+}
+
 fn candidates(tree: &Tree, packs: &[Pack], services: &[Service]) -> BTreeMap<String, Candidate> {
+    let markers = Markers::new(packs);
     let mut all: BTreeMap<String, Candidate> = BTreeMap::new();
+    let mut hits = Vec::new();
     for file in tree.files() {
         let dir = tree::parent(file);
-        if dir.split('/').any(|p| NOT_APP_DIRS.contains(&p)) {
+        markers.set.matches_into(tree::file_name(file), &mut hits);
+        if hits.is_empty() || dir.split('/').any(|p| NOT_APP_DIRS.contains(&p)) {
             continue;
         }
-        let name = tree::file_name(file);
-        for pack in packs {
-            for rule in &pack.detect.manifests {
-                if rule.marker == Marker::No || !rule.file.matches(name) {
-                    continue;
-                }
-                if rule.regex.is_some()
-                    && analyze::search(tree, file, rule.regex.as_ref()).is_none()
-                {
-                    continue;
-                }
-                let c = all.entry(dir.to_owned()).or_default();
-                let strong = rule.marker == Marker::Strong;
-                if c.marker.is_none() || (strong && !c.strong) {
-                    c.marker = Some(file.clone());
-                }
-                c.strong |= strong;
+        for rule in hits.iter().map(|i| markers.rules[*i]) {
+            if rule.regex.is_some() && analyze::search(tree, file, rule.regex.as_ref()).is_none() {
+                continue;
             }
+            let c = all.entry(dir.to_owned()).or_default();
+            let strong = rule.marker == Marker::Strong;
+            if c.marker.is_none() || (strong && !c.strong) {
+                c.marker = Some(file.clone());
+            }
+            c.strong |= strong;
         }
     }
     for service in services {
@@ -207,7 +229,7 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
                 .collect();
             let mut analysis = if merged || !workspaces.is_empty() {
                 let mut app = AppFiles::new(dir, files.clone());
-                app.inherited = workspaces;
+                app.inherit(tree, &workspaces);
                 analyze::analyze(tree, packs, &app, &compose_port(&cands[dir]))
             } else {
                 own.remove(dir).unwrap_or_default()

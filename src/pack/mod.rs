@@ -10,8 +10,8 @@ mod spec;
 use std::sync::OnceLock;
 
 pub use spec::{
-    Compiled, EntryRule, FrameworkRule, LanguageRule, ManifestRule, Marker, Pattern, PortRule,
-    PortSource, Signal,
+    Compiled, EntryRule, FrameworkRule, LanguageRule, ManifestRule, Marker, Pattern, PatternSet,
+    PortRule, PortSource, Rx, Signal,
 };
 
 mod embedded {
@@ -57,6 +57,7 @@ pub fn parse_all(files: &[(&str, &str)]) -> Result<Vec<Pack>, PackError> {
 }
 
 /// Parses one pack.toml; `dir` is its directory name, which must match `name`.
+/// Regexes compile on first use; [`check`] compiles them all.
 pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
     let invalid = |message: String| PackError::Invalid {
         pack: dir.to_owned(),
@@ -76,6 +77,14 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
     })
 }
 
+/// Compiles every regex of `pack` (see [`Rx`]).
+pub fn check(pack: &Pack) -> Result<(), PackError> {
+    pack.detect.check().map_err(|message| PackError::Invalid {
+        pack: pack.name.clone(),
+        message,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,8 +92,11 @@ mod tests {
 
     #[test]
     fn every_embedded_pack_compiles() {
-        let packs = embedded().expect("embedded packs compile");
+        let packs = embedded().expect("embedded packs parse");
         assert!(packs.len() >= 16, "{} packs", packs.len());
+        for pack in packs {
+            check(pack).expect("every regex compiles");
+        }
     }
 
     #[test]
@@ -158,7 +170,10 @@ mod tests {
             ),
         ];
         for (dir, text, want) in cases {
-            let err = parse(dir, text).expect_err(text).to_string();
+            let err = parse(dir, text)
+                .and_then(|p| check(&p))
+                .expect_err(text)
+                .to_string();
             assert!(err.contains(want) && err.contains("pack"), "{err}");
         }
     }

@@ -2,7 +2,9 @@
 //! and their compiled form ([`Compiled`]: globs and regexes built once).
 //! `packs/README.md` documents every key; keep the two in step.
 
-use globset::{GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -137,45 +139,150 @@ impl PortSource {
 #[derive(Debug)]
 pub struct Pattern {
     pub text: String,
+    /// Its index in the pack's [`PatternSet`].
+    pub id: usize,
     by_path: bool,
     glob: GlobMatcher,
 }
 
 impl Pattern {
-    fn new(text: &str) -> Result<Pattern, String> {
-        let glob = GlobBuilder::new(text)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| format!("glob {text:?}: {e}"))?
-            .compile_matcher();
-        Ok(Pattern {
-            text: text.to_owned(),
-            by_path: text.contains('/'),
-            glob,
-        })
-    }
-
     /// Whether `rel` (a `/`-separated path relative to the app) matches.
     pub fn matches(&self, rel: &str) -> bool {
         if self.by_path {
             self.glob.is_match(rel)
         } else {
-            let name = rel.rsplit_once('/').map_or(rel, |(_, n)| n);
-            self.glob.is_match(name)
+            self.glob.is_match(file_name(rel))
         }
     }
 }
 
-fn regex(text: &str) -> Result<Regex, String> {
-    // `^` and `$` are line anchors: packs match lines of source and config.
-    RegexBuilder::new(text)
-        .multi_line(true)
-        .build()
-        .map_err(|e| format!("regex {text:?}: {e}"))
+fn file_name(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or(rel, |(_, n)| n)
 }
 
-fn opt_regex(text: Option<&String>) -> Result<Option<Regex>, String> {
-    text.map(|t| regex(t)).transpose()
+fn glob(text: &str) -> Result<globset::Glob, String> {
+    GlobBuilder::new(text)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("glob {text:?}: {e}"))
+}
+
+/// Every pattern of a pack in two glob sets (by name, by path), so that one
+/// pass over an app's files sorts them to every pattern at once: matching
+/// each pattern on its own costs a pass per pattern (~100 on 10k files).
+#[derive(Debug)]
+pub struct PatternSet {
+    names: GlobSet,
+    name_ids: Vec<usize>,
+    paths: GlobSet,
+    path_ids: Vec<usize>,
+    len: usize,
+}
+
+impl PatternSet {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds to `out` the ids of the patterns `rel` matches (`scratch` is reused).
+    pub fn matches_into(&self, rel: &str, scratch: &mut Vec<usize>, out: &mut Vec<usize>) {
+        self.names.matches_into(file_name(rel), scratch);
+        out.extend(scratch.iter().map(|i| self.name_ids[*i]));
+        if !self.path_ids.is_empty() {
+            self.paths.matches_into(rel, scratch);
+            out.extend(scratch.iter().map(|i| self.path_ids[*i]));
+        }
+    }
+}
+
+struct Patterns {
+    names: GlobSetBuilder,
+    name_ids: Vec<usize>,
+    paths: GlobSetBuilder,
+    path_ids: Vec<usize>,
+    len: usize,
+}
+
+impl Patterns {
+    fn new() -> Patterns {
+        Patterns {
+            names: GlobSetBuilder::new(),
+            name_ids: Vec::new(),
+            paths: GlobSetBuilder::new(),
+            path_ids: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn add(&mut self, text: &str) -> Result<Pattern, String> {
+        let g = glob(text)?;
+        let id = self.len;
+        self.len += 1;
+        let by_path = text.contains('/');
+        if by_path {
+            self.paths.add(g.clone());
+            self.path_ids.push(id);
+        } else {
+            self.names.add(g.clone());
+            self.name_ids.push(id);
+        }
+        Ok(Pattern {
+            text: text.to_owned(),
+            id,
+            by_path,
+            glob: g.compile_matcher(),
+        })
+    }
+
+    fn build(self) -> Result<PatternSet, String> {
+        Ok(PatternSet {
+            names: self.names.build().map_err(|e| e.to_string())?,
+            name_ids: self.name_ids,
+            paths: self.paths.build().map_err(|e| e.to_string())?,
+            path_ids: self.path_ids,
+            len: self.len,
+        })
+    }
+}
+
+/// A regex compiled on first use: a run compiles only the regexes of the
+/// packs an app could be (~1 in 5). `^` and `$` are line anchors: packs match
+/// lines of source and config. The unit tests compile every embedded one.
+#[derive(Debug)]
+pub struct Rx {
+    pub text: String,
+    cell: OnceLock<Result<Regex, String>>,
+}
+
+impl Rx {
+    fn new(text: &str) -> Rx {
+        Rx {
+            text: text.to_owned(),
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// The regex, or why it does not compile.
+    pub fn check(&self) -> Result<&Regex, String> {
+        self.cell
+            .get_or_init(|| {
+                RegexBuilder::new(&self.text)
+                    .multi_line(true)
+                    .build()
+                    .map_err(|e| format!("regex {:?}: {e}", self.text))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The regex; `None` (matching nothing) if it does not compile.
+    pub fn get(&self) -> Option<&Regex> {
+        self.check().ok()
+    }
 }
 
 #[derive(Debug)]
@@ -188,7 +295,7 @@ pub struct LanguageRule {
 #[derive(Debug)]
 pub struct ManifestRule {
     pub file: Pattern,
-    pub regex: Option<Regex>,
+    pub regex: Option<Rx>,
     pub build_tool: Option<String>,
     pub weight: u32,
     pub marker: Marker,
@@ -198,7 +305,7 @@ pub struct ManifestRule {
 #[derive(Debug)]
 pub struct Signal {
     pub files: Pattern,
-    pub regex: Option<Regex>,
+    pub regex: Option<Rx>,
     pub weight: u32,
 }
 
@@ -214,13 +321,13 @@ pub struct FrameworkRule {
 #[derive(Debug)]
 pub struct EntryRule {
     pub files: Pattern,
-    pub regex: Option<Regex>,
+    pub regex: Option<Rx>,
 }
 
 #[derive(Debug)]
 pub struct PortRule {
     pub files: Pattern,
-    pub regex: Regex,
+    pub regex: Rx,
     pub source: PortSource,
 }
 
@@ -233,73 +340,90 @@ pub struct Compiled {
     pub frameworks: Vec<FrameworkRule>,
     pub entry: Vec<EntryRule>,
     pub ports: Vec<PortRule>,
+    /// Every pattern above, by id.
+    pub patterns: PatternSet,
+}
+
+impl Compiled {
+    /// Compiles every regex (they compile lazily otherwise) and checks that
+    /// port regexes capture the port.
+    pub fn check(&self) -> Result<(), String> {
+        let optional = self
+            .manifests
+            .iter()
+            .map(|m| m.regex.as_ref())
+            .chain(
+                self.frameworks
+                    .iter()
+                    .flat_map(|f| f.signals.iter().map(|s| s.regex.as_ref())),
+            )
+            .chain(self.entry.iter().map(|e| e.regex.as_ref()));
+        for rx in optional.flatten() {
+            rx.check()?;
+        }
+        for port in &self.ports {
+            if port.regex.check()?.captures_len() < 2 {
+                return Err(format!(
+                    "port regex {:?} has no capture group",
+                    port.regex.text
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn opt_rx(text: Option<&String>) -> Option<Rx> {
+    text.map(|t| Rx::new(t))
 }
 
 impl DetectSpec {
     pub(super) fn compile(self) -> Result<Compiled, String> {
-        let manifests = self
-            .manifests
-            .into_iter()
-            .map(|m| {
-                Ok(ManifestRule {
-                    file: Pattern::new(&m.file)?,
-                    regex: opt_regex(m.regex.as_ref())?,
-                    build_tool: m.build_tool,
-                    weight: m.weight,
-                    marker: m.marker,
-                    workspace: m.workspace,
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        let frameworks = self
-            .frameworks
-            .into_iter()
-            .map(|f| {
-                let signals = f
-                    .signal
-                    .iter()
-                    .map(|s| {
-                        Ok(Signal {
-                            files: Pattern::new(&s.files)?,
-                            regex: opt_regex(s.regex.as_ref())?,
-                            weight: s.weight,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?;
-                Ok(FrameworkRule {
-                    name: f.name,
-                    port: f.port,
-                    priority: f.priority,
-                    entry: f.entry,
-                    signals,
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        let entry = self
-            .entry
-            .iter()
-            .map(|e| {
-                Ok(EntryRule {
-                    files: Pattern::new(&e.files)?,
-                    regex: opt_regex(e.regex.as_ref())?,
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        let ports = self
-            .port
-            .iter()
-            .map(|p| {
-                let re = regex(&p.regex)?;
-                if re.captures_len() < 2 {
-                    return Err(format!("port regex {:?} has no capture group", p.regex));
-                }
-                Ok(PortRule {
-                    files: Pattern::new(&p.files)?,
-                    regex: re,
-                    source: p.source,
-                })
-            })
-            .collect::<Result<_, String>>()?;
+        let mut patterns = Patterns::new();
+        let mut manifests = Vec::new();
+        for m in self.manifests {
+            manifests.push(ManifestRule {
+                file: patterns.add(&m.file)?,
+                regex: opt_rx(m.regex.as_ref()),
+                build_tool: m.build_tool,
+                weight: m.weight,
+                marker: m.marker,
+                workspace: m.workspace,
+            });
+        }
+        let mut frameworks = Vec::new();
+        for f in self.frameworks {
+            let mut signals = Vec::new();
+            for s in &f.signal {
+                signals.push(Signal {
+                    files: patterns.add(&s.files)?,
+                    regex: opt_rx(s.regex.as_ref()),
+                    weight: s.weight,
+                });
+            }
+            frameworks.push(FrameworkRule {
+                name: f.name,
+                port: f.port,
+                priority: f.priority,
+                entry: f.entry,
+                signals,
+            });
+        }
+        let mut entry = Vec::new();
+        for e in &self.entry {
+            entry.push(EntryRule {
+                files: patterns.add(&e.files)?,
+                regex: opt_rx(e.regex.as_ref()),
+            });
+        }
+        let mut ports = Vec::new();
+        for p in &self.port {
+            ports.push(PortRule {
+                files: patterns.add(&p.files)?,
+                regex: Rx::new(&p.regex),
+                source: p.source,
+            });
+        }
         Ok(Compiled {
             skip_dirs: self.skip_dirs,
             languages: self
@@ -315,6 +439,7 @@ impl DetectSpec {
             frameworks,
             entry,
             ports,
+            patterns: patterns.build()?,
         })
     }
 }
