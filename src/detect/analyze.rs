@@ -17,9 +17,10 @@ use super::tree::{self, Tree};
 use crate::pack::{Marker, Pack, PortSource, Rx};
 
 /// Files of one pattern read per app: the shallowest first. Server code and
-/// config sit near the app root; a 10k-file app is not read whole (see the
-/// timing in `tests/bench/detect.sh`).
-const MAX_FILES_PER_PATTERN: usize = 200;
+/// config sit near the app root; a 10k-file app is not read whole: at 200,
+/// the bench's 20-package workspace spent most of its time in regex
+/// searches of files that could not decide anything (`tests/bench/detect.sh`).
+const MAX_FILES_PER_PATTERN: usize = 64;
 
 /// Source files counted toward a pack's score at most, so that a big
 /// frontend cannot outvote the server's framework.
@@ -47,9 +48,9 @@ pub struct AppFiles<'a> {
     pub files: Vec<&'a str>,
     /// Files directly in `dir`.
     top: Vec<&'a str>,
-    /// Files directly in the workspaces that hold the app: their manifests
-    /// also name its build tool (a pnpm workspace's lock file sits at the
-    /// workspace root, not in each member).
+    /// Files directly in the directories that hold the app (workspaces, the
+    /// repo root): their manifests name its build tool when its own do not;
+    /// they do not count toward a pack's score.
     inherited: Vec<&'a str>,
     /// Extension -> (files, the shallowest such file).
     extensions: BTreeMap<&'a str, (usize, &'a str)>,
@@ -78,14 +79,10 @@ impl<'a> AppFiles<'a> {
         }
     }
 
-    /// Manifests in `workspaces` (directories holding the app) count too.
-    pub fn inherit(&mut self, tree: &'a Tree, workspaces: &[&str]) {
-        self.inherited = tree
-            .files()
-            .iter()
-            .map(String::as_str)
-            .filter(|f| workspaces.contains(&tree::parent(f)))
-            .collect();
+    /// Manifests directly in `dirs` (directories holding the app) name its
+    /// build tool when its own do not (a pnpm workspace's lock file).
+    pub fn inherit(&mut self, tree: &'a Tree, dirs: &[&str]) {
+        self.inherited = dirs.iter().flat_map(|d| tree.children(d)).collect();
     }
 
     fn rel(&self, file: &'a str) -> &'a str {
@@ -226,13 +223,14 @@ struct Scored<'p, 'a> {
     framework: Option<(usize, u32, Vec<Hit>)>,
 }
 
-/// Scores every pack on `app` and reports the winner's findings. `extra`
-/// holds port findings from outside the app's files (compose), best first.
+/// Scores every pack on `app` and reports the winner's findings. `ports`
+/// holds port findings from outside the app's files (compose); `None` skips
+/// the port search (deciding which directories are apps needs no port).
 pub fn analyze(
     tree: &Tree,
     packs: &[Pack],
     app: &AppFiles<'_>,
-    extra_ports: &[(u16, PortSource, Evidence)],
+    ports: Option<&[(u16, PortSource, Evidence)]>,
 ) -> Analysis {
     let mut out = Analysis::default();
     let mut best: Option<Scored<'_, '_>> = None;
@@ -240,6 +238,7 @@ pub fn analyze(
     for pack in packs {
         let d = &pack.detect;
         let mut manifests = Vec::new();
+        let mut inherited_manifests = Vec::new();
         for (i, rule) in d.manifests.iter().enumerate() {
             let files = app
                 .top
@@ -260,40 +259,10 @@ pub fn analyze(
                 .copied()
                 .filter(|f| rule.file.matches(tree::file_name(f)));
             if let Some(hit) = first_hit(tree, inherited, rule.regex.as_ref()) {
-                manifests.push((i, hit));
+                inherited_manifests.push((i, hit));
             }
         }
-        let mut language = None;
-        let mut sources = 0;
-        for lang in &d.languages {
-            let is_lang =
-                |f: &str| extension(f).is_some_and(|e| lang.extensions.iter().any(|x| x == e));
-            let mut count = 0;
-            let mut first: Option<&str> = None;
-            for ext in &lang.extensions {
-                if let Some((n, f)) = app.extensions.get(ext.as_str()) {
-                    count += n;
-                    if first.is_none_or(|old| f.matches('/').count() < old.matches('/').count()) {
-                        first = Some(f);
-                    }
-                }
-            }
-            count -= app
-                .top
-                .iter()
-                .filter(|f| is_lang(f) && is_build_file(pack, f))
-                .count();
-            sources += count;
-            let markers = lang
-                .markers
-                .iter()
-                .filter(|m| tree.contains(&tree::join(app.dir, m)))
-                .count();
-            let score = count + MARKER_BONUS * markers;
-            if score > 0 && language.as_ref().is_none_or(|(_, s, _)| score > *s) {
-                language = Some((lang.name.clone(), score, first.map(str::to_owned)));
-            }
-        }
+        let (language, sources) = language_of(tree, pack, app);
         out.sources += sources;
         if manifests.is_empty() && sources == 0 {
             continue;
@@ -307,6 +276,7 @@ pub fn analyze(
             .unwrap_or(0);
         let fw_weight = framework.as_ref().map_or(0, |(_, w, _)| *w as usize);
         let score = manifest_weight + sources.min(MAX_SOURCE_SCORE) + 10 * fw_weight;
+        manifests.extend(inherited_manifests);
         scores.push((score, pack.name.as_str()));
         if best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(Scored {
@@ -326,13 +296,54 @@ pub fn analyze(
             .skip(1)
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
-        report(tree, packs, app, best, &others, extra_ports, &mut out);
-    } else if let Some((port, source, ev)) = extra_ports.first() {
+        report(tree, packs, app, best, &others, ports, &mut out);
+    } else if let Some((port, source, ev)) = ports.and_then(<[_]>::first) {
         out.port = Some(*port);
         out.port_source = Some(*source);
         out.evidence.push(ev.clone());
     }
     out
+}
+
+/// The pack's language with the most source files (plus marker bonuses),
+/// as (name, score, its shallowest file), and the pack's source count.
+fn language_of(
+    tree: &Tree,
+    pack: &Pack,
+    app: &AppFiles<'_>,
+) -> (Option<(String, usize, Option<String>)>, usize) {
+    let mut language: Option<(String, usize, Option<String>)> = None;
+    let mut sources = 0;
+    for lang in &pack.detect.languages {
+        let is_lang =
+            |f: &str| extension(f).is_some_and(|e| lang.extensions.iter().any(|x| x == e));
+        let mut count = 0;
+        let mut first: Option<&str> = None;
+        for ext in &lang.extensions {
+            if let Some((n, f)) = app.extensions.get(ext.as_str()) {
+                count += n;
+                if first.is_none_or(|old| f.matches('/').count() < old.matches('/').count()) {
+                    first = Some(f);
+                }
+            }
+        }
+        count -= app
+            .top
+            .iter()
+            .filter(|f| is_lang(f) && is_build_file(pack, f))
+            .count();
+        sources += count;
+        let markers = lang
+            .markers
+            .iter()
+            .filter(|m| tree.contains(&tree::join(app.dir, m)))
+            .count();
+        let score = count + MARKER_BONUS * markers;
+        if score > 0 && language.as_ref().is_none_or(|(_, s, _)| score > *s) {
+            language = Some((lang.name.clone(), score, first.map(str::to_owned)));
+        }
+    }
+    (language, sources)
 }
 
 /// The framework whose signals weigh most (ties: higher `priority`, then
@@ -371,7 +382,7 @@ fn report(
     app: &AppFiles<'_>,
     best: Scored<'_, '_>,
     others: &[String],
-    extra_ports: &[(u16, PortSource, Evidence)],
+    extra_ports: Option<&[(u16, PortSource, Evidence)]>,
     out: &mut Analysis,
 ) {
     let d = &best.pack.detect;
@@ -423,38 +434,10 @@ fn report(
         fw_entries,
         &mut out.evidence,
     );
-    let mut ports: Vec<(u16, PortSource, Evidence)> = Vec::new();
-    // The winner's port rules, then those of packs without a language
-    // (`common`: Dockerfile EXPOSE, Kubernetes manifests, .env).
-    let common: Vec<(&Pack, Vec<Vec<&str>>)> = packs
-        .iter()
-        .filter(|p| p.detect.languages.is_empty())
-        .map(|p| (p, app.index(p)))
-        .collect();
-    let rules = d.ports.iter().map(|r| (r, &best.view)).chain(
-        common
-            .iter()
-            .flat_map(|(p, view)| p.detect.ports.iter().map(move |r| (r, view))),
-    );
-    for (rule, view) in rules {
-        let found = view[rule.files.id].iter().find_map(|f| {
-            let hit = search(tree, f, Some(&rule.regex))?;
-            let port = hit
-                .capture
-                .as_deref()?
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)?;
-            Some((port, hit))
-        });
-        if let Some((port, hit)) = found {
-            ports.push((
-                port,
-                rule.source,
-                hit.evidence("port", rule.source.as_str()),
-            ));
-        }
-    }
+    let Some(extra_ports) = extra_ports else {
+        return;
+    };
+    let mut ports = port_findings(tree, packs, app, best.pack, &best.view);
     ports.extend(extra_ports.iter().cloned());
     if let Some((port, name)) = fw_port {
         ports.push((
@@ -475,6 +458,49 @@ fn report(
         out.port_source = Some(source);
         out.evidence.push(ev);
     }
+}
+
+/// Ports that the winner's port rules find, then those of packs without a
+/// language (`common`: Dockerfile EXPOSE, Kubernetes manifests, .env), in
+/// rule order.
+fn port_findings(
+    tree: &Tree,
+    packs: &[Pack],
+    app: &AppFiles<'_>,
+    pack: &Pack,
+    view: &[Vec<&str>],
+) -> Vec<(u16, PortSource, Evidence)> {
+    let mut ports: Vec<(u16, PortSource, Evidence)> = Vec::new();
+    let common: Vec<(&Pack, Vec<Vec<&str>>)> = packs
+        .iter()
+        .filter(|p| p.detect.languages.is_empty())
+        .map(|p| (p, app.index(p)))
+        .collect();
+    let rules = pack.detect.ports.iter().map(|r| (r, view)).chain(
+        common
+            .iter()
+            .flat_map(|(p, view)| p.detect.ports.iter().map(move |r| (r, view.as_slice()))),
+    );
+    for (rule, view) in rules {
+        let found = view[rule.files.id].iter().find_map(|f| {
+            let hit = search(tree, f, Some(&rule.regex))?;
+            let port = hit
+                .capture
+                .as_deref()?
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)?;
+            Some((port, hit))
+        });
+        if let Some((port, hit)) = found {
+            ports.push((
+                port,
+                rule.source,
+                hit.evidence("port", rule.source.as_str()),
+            ));
+        }
+    }
+    ports
 }
 
 /// The framework's entry files, else the pack's entry rules in order. A

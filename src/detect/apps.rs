@@ -8,7 +8,8 @@
 //!   server framework or compose builds it; otherwise it is part of the app
 //!   (a Django app's `frontend/package.json`);
 //! - inside a workspace, members with neither a framework nor an entry point
-//!   (libraries) are dropped, unless that leaves no app.
+//!   (libraries) are dropped, unless that leaves no app; where some member
+//!   runs a server, members without one are dropped.
 
 use std::collections::BTreeMap;
 
@@ -132,10 +133,19 @@ fn candidates(tree: &Tree, packs: &[Pack], services: &[Service]) -> BTreeMap<Str
 
 /// The files of `dir` minus those under any of `cut` (descendant app dirs).
 fn files_of<'t>(tree: &'t Tree, dir: &str, cut: &[&str]) -> Vec<&'t str> {
-    tree.files()
+    tree.under(dir)
         .iter()
         .map(String::as_str)
-        .filter(|f| tree::is_under(f, dir) && !cut.iter().any(|c| tree::is_under(f, c)))
+        .filter(|f| !cut.iter().any(|c| tree::is_under(f, c)))
+        .collect()
+}
+
+/// The candidates that enclose `dir`: their manifests (a root lock file)
+/// may name its build tool.
+fn enclosing<'d>(dirs: &[&'d str], dir: &str) -> Vec<&'d str> {
+    dirs.iter()
+        .copied()
+        .filter(|d| tree::is_under(dir, d))
         .collect()
 }
 
@@ -178,11 +188,9 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
             .copied()
             .filter(|d| tree::is_under(d, dir))
             .collect();
-        let app = AppFiles::new(dir, files_of(tree, dir, &below));
-        own.insert(
-            dir,
-            analyze::analyze(tree, packs, &app, &compose_port(&cands[*dir])),
-        );
+        let mut app = AppFiles::new(dir, files_of(tree, dir, &below));
+        app.inherit(tree, &enclosing(&dirs, dir));
+        own.insert(dir, analyze::analyze(tree, packs, &app, None));
     }
     let roles = roles(&dirs, &own, &cands);
     // Libraries inside workspaces.
@@ -196,8 +204,18 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
     let mut apps: Vec<&str> = dirs.clone();
     apps.sort_by_key(|d| (depth(d), *d));
     let apps: Vec<&str> = apps.into_iter().filter(|d| roles[d] == Role::App).collect();
-    let runnable = |d: &str| own[d].framework.is_some() || own[d].entry.is_some();
-    let keep: Vec<&str> = if apps.iter().any(|d| runnable(d)) {
+    // A workspace member is an app if it runs a server (framework or compose
+    // service); if no member does, if it has an entry point; else all are.
+    // Libraries have entry points too (package.json "main"), so a server
+    // decides first.
+    let server = |d: &str| own[d].framework.is_some() || cands[d].compose.is_some();
+    let runnable = |d: &str| server(d) || own[d].entry.is_some();
+    let keep: Vec<&str> = if apps.iter().any(|d| in_workspace(d) && server(d)) {
+        apps.iter()
+            .copied()
+            .filter(|d| !in_workspace(d) || server(d))
+            .collect()
+    } else if apps.iter().any(|d| runnable(d)) {
         apps.iter()
             .copied()
             .filter(|d| !in_workspace(d) || runnable(d))
@@ -219,21 +237,11 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
                 .filter(|d| tree::is_under(d, dir))
                 .collect();
             let files = files_of(tree, dir, &below);
-            let merged = dirs
-                .iter()
-                .any(|d| tree::is_under(d, dir) && roles[d] == Role::Merged);
-            let workspaces: Vec<&str> = roles
-                .iter()
-                .filter(|(d, r)| **r == Role::Workspace && tree::is_under(dir, d))
-                .map(|(d, _)| *d)
-                .collect();
-            let mut analysis = if merged || !workspaces.is_empty() {
-                let mut app = AppFiles::new(dir, files.clone());
-                app.inherit(tree, &workspaces);
-                analyze::analyze(tree, packs, &app, &compose_port(&cands[dir]))
-            } else {
-                own.remove(dir).unwrap_or_default()
-            };
+            // Again with the merged candidates' files, and ports this time.
+            let mut app = AppFiles::new(dir, files.clone());
+            app.inherit(tree, &enclosing(&dirs, dir));
+            let mut analysis =
+                analyze::analyze(tree, packs, &app, Some(&compose_port(&cands[dir])));
             if let Some(service) = &cands[dir].compose {
                 analysis.evidence.insert(
                     0,

@@ -94,6 +94,43 @@ impl Tree {
         &self.files
     }
 
+    /// The files directly in `dir` (`""` is the root).
+    pub fn children(&self, dir: &str) -> impl Iterator<Item = &str> {
+        let under = self.under(dir);
+        let skip = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        // Sorted paths put `dir/a/...` between `dir/a.txt` and `dir/b`, so
+        // walk the run and jump over each subdirectory by binary search.
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            while i < under.len() {
+                let f = under[i].as_str();
+                match f[skip..].find('/') {
+                    None => {
+                        i += 1;
+                        return Some(f);
+                    }
+                    Some(slash) => {
+                        let sub = &f[..=skip + slash];
+                        i += under[i..].partition_point(|g| g.starts_with(sub));
+                    }
+                }
+            }
+            None
+        })
+    }
+
+    /// The files under `dir` (`""` is the root): a contiguous run of the
+    /// sorted list, since every path below `dir/` shares that prefix.
+    pub fn under(&self, dir: &str) -> &[String] {
+        if dir.is_empty() {
+            return &self.files;
+        }
+        let prefix = format!("{dir}/");
+        let start = self.files.partition_point(|f| f.as_str() < prefix.as_str());
+        let len = self.files[start..].partition_point(|f| f.starts_with(&prefix));
+        &self.files[start..start + len]
+    }
+
     pub fn contains(&self, rel: &str) -> bool {
         self.files.binary_search_by(|f| f.as_str().cmp(rel)).is_ok()
     }
@@ -191,6 +228,19 @@ mod tests {
             ]
         );
         assert_eq!(tree.read("app.py").as_deref(), Some("print()"));
+        assert_eq!(tree.under("src"), ["src/target.rs"]);
+        assert_eq!(tree.under("").len(), 4);
+        assert!(tree.under("nope").is_empty());
+        let top: Vec<&str> = tree.children("").collect();
+        assert_eq!(top, [".gitignore", "app.py"]);
+        let mem = Tree::from_memory(&[
+            ("a/x", ""),
+            ("a/b/y", ""),
+            ("a/b/z", ""),
+            ("a/c", ""),
+            ("a.txt", ""),
+        ]);
+        assert_eq!(mem.children("a").collect::<Vec<_>>(), ["a/c", "a/x"]);
     }
 
     #[test]
