@@ -219,7 +219,7 @@ struct Scored<'p, 'a> {
     view: Vec<Vec<&'a str>>,
     score: usize,
     manifests: Vec<(usize, Hit)>,
-    language: Option<(String, usize, Option<String>)>,
+    language: Option<LangScore>,
     framework: Option<(usize, u32, Vec<Hit>)>,
 }
 
@@ -305,14 +305,21 @@ pub fn analyze(
     out
 }
 
+/// A language of a pack, as counted in one app.
+struct LangScore {
+    name: String,
+    /// Source files plus [`MARKER_BONUS`] per marker file.
+    score: usize,
+    files: usize,
+    markers: Vec<String>,
+    /// Its shallowest source file.
+    first: Option<String>,
+}
+
 /// The pack's language with the most source files (plus marker bonuses),
-/// as (name, score, its shallowest file), and the pack's source count.
-fn language_of(
-    tree: &Tree,
-    pack: &Pack,
-    app: &AppFiles<'_>,
-) -> (Option<(String, usize, Option<String>)>, usize) {
-    let mut language: Option<(String, usize, Option<String>)> = None;
+/// and the pack's source count.
+fn language_of(tree: &Tree, pack: &Pack, app: &AppFiles<'_>) -> (Option<LangScore>, usize) {
+    let mut language: Option<LangScore> = None;
     let mut sources = 0;
     for lang in &pack.detect.languages {
         let is_lang =
@@ -333,14 +340,21 @@ fn language_of(
             .filter(|f| is_lang(f) && is_build_file(pack, f))
             .count();
         sources += count;
-        let markers = lang
+        let markers: Vec<String> = lang
             .markers
             .iter()
             .filter(|m| tree.contains(&tree::join(app.dir, m)))
-            .count();
-        let score = count + MARKER_BONUS * markers;
-        if score > 0 && language.as_ref().is_none_or(|(_, s, _)| score > *s) {
-            language = Some((lang.name.clone(), score, first.map(str::to_owned)));
+            .cloned()
+            .collect();
+        let score = count + MARKER_BONUS * markers.len();
+        if score > 0 && language.as_ref().is_none_or(|l| score > l.score) {
+            language = Some(LangScore {
+                name: lang.name.clone(),
+                score,
+                files: count,
+                markers,
+                first: first.map(str::to_owned),
+            });
         }
     }
     (language, sources)
@@ -386,23 +400,27 @@ fn report(
     out: &mut Analysis,
 ) {
     let d = &best.pack.detect;
-    if let Some((name, count, first)) = best.language {
+    if let Some(lang) = best.language {
+        let markers = if lang.markers.is_empty() {
+            String::new()
+        } else {
+            format!(" and {}", lang.markers.join(", "))
+        };
+        let others = if others.is_empty() {
+            String::new()
+        } else {
+            format!("; others: {}", others.join(", "))
+        };
         out.evidence.push(Evidence {
             field: "language",
-            file: first,
+            file: lang.first,
             line: None,
             detail: format!(
-                "{count} {name} source files (and markers); pack {} scored {}{}",
-                best.pack.name,
-                best.score,
-                if others.is_empty() {
-                    String::new()
-                } else {
-                    format!(", others: {}", others.join(", "))
-                }
+                "{} {} source files{markers}; pack {} scored {}{others}",
+                lang.files, lang.name, best.pack.name, best.score
             ),
         });
-        out.language = Some(name);
+        out.language = Some(lang.name);
     }
     let tool = best
         .manifests
