@@ -523,6 +523,17 @@ fn port_sources() {
             &[(".", "ruby", "bundler", "rails", 3001, "config")],
         ),
         (
+            "rust address literal",
+            &[
+                ("Cargo.toml", "[package]\nname = 'x'\n"),
+                (
+                    "src/main.rs",
+                    "let addr: SocketAddr = \"0.0.0.0:8088\".parse()?;\nlet db = \"postgres://localhost:5432/x\";\n",
+                ),
+            ],
+            &[(".", "rust", "cargo", "", 8088, "code")],
+        ),
+        (
             "no port",
             &[
                 ("go.mod", "module x\n"),
