@@ -44,7 +44,7 @@ pub struct Evidence {
 /// The files of one app: its directory and the repo-relative paths under it
 /// that belong to it (nested apps excluded), shallowest first.
 pub struct AppFiles<'a> {
-    pub dir: &'a str,
+    pub dir: String,
     pub files: Vec<&'a str>,
     /// Files directly in `dir`.
     top: Vec<&'a str>,
@@ -57,8 +57,8 @@ pub struct AppFiles<'a> {
 }
 
 impl<'a> AppFiles<'a> {
-    pub fn new(dir: &'a str, mut files: Vec<&'a str>) -> Self {
-        files.sort_by_key(|f| (f.matches('/').count(), *f));
+    pub fn new(dir: &str, mut files: Vec<&'a str>) -> Self {
+        files.sort_by_cached_key(|f| (f.matches('/').count(), *f));
         let top = files
             .iter()
             .copied()
@@ -71,7 +71,7 @@ impl<'a> AppFiles<'a> {
             }
         }
         AppFiles {
-            dir,
+            dir: dir.to_owned(),
             files,
             top,
             inherited: Vec::new(),
@@ -86,7 +86,7 @@ impl<'a> AppFiles<'a> {
     }
 
     fn rel(&self, file: &'a str) -> &'a str {
-        tree::relative(file, self.dir)
+        tree::relative(file, &self.dir)
     }
 
     /// The app's files sorted to each pattern of `pack` in one pass,
@@ -199,7 +199,7 @@ fn extension(file: &str) -> Option<&str> {
 
 /// What one app directory is.
 #[derive(Debug, Default)]
-pub struct Analysis {
+pub struct Analysis<'p, 'a> {
     pub language: Option<String>,
     pub build_tool: Option<String>,
     pub framework: Option<String>,
@@ -212,6 +212,17 @@ pub struct Analysis {
     pub sources: usize,
     /// A manifest says this directory is a workspace or multi-module root.
     pub workspace: bool,
+    /// The winning pack and the app's files by its patterns, kept for
+    /// [`add_ports`].
+    winner: Option<Winner<'p, 'a>>,
+}
+
+#[derive(Debug)]
+struct Winner<'p, 'a> {
+    pack: &'p Pack,
+    view: Vec<Vec<&'a str>>,
+    /// The framework's documented default port, and the framework.
+    framework_port: Option<(u16, String)>,
 }
 
 struct Scored<'p, 'a> {
@@ -226,14 +237,14 @@ struct Scored<'p, 'a> {
 /// Scores every pack on `app` and reports the winner's findings. `ports`
 /// holds port findings from outside the app's files (compose); `None` skips
 /// the port search (deciding which directories are apps needs no port).
-pub fn analyze(
+pub fn analyze<'p, 'a>(
     tree: &Tree,
-    packs: &[Pack],
-    app: &AppFiles<'_>,
+    packs: &'p [Pack],
+    app: &AppFiles<'a>,
     ports: Option<&[(u16, PortSource, Evidence)]>,
-) -> Analysis {
+) -> Analysis<'p, 'a> {
     let mut out = Analysis::default();
-    let mut best: Option<Scored<'_, '_>> = None;
+    let mut best: Option<Scored<'p, 'a>> = None;
     let mut scores: Vec<(usize, &str)> = Vec::new();
     for pack in packs {
         let d = &pack.detect;
@@ -296,11 +307,10 @@ pub fn analyze(
             .skip(1)
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
-        report(tree, packs, app, best, &others, ports, &mut out);
-    } else if let Some((port, source, ev)) = ports.and_then(<[_]>::first) {
-        out.port = Some(*port);
-        out.port_source = Some(*source);
-        out.evidence.push(ev.clone());
+        report(tree, app, best, &others, &mut out);
+    }
+    if let Some(extra) = ports {
+        add_ports(tree, packs, app, &mut out, extra);
     }
     out
 }
@@ -343,7 +353,7 @@ fn language_of(tree: &Tree, pack: &Pack, app: &AppFiles<'_>) -> (Option<LangScor
         let markers: Vec<String> = lang
             .markers
             .iter()
-            .filter(|m| tree.contains(&tree::join(app.dir, m)))
+            .filter(|m| tree.contains(&tree::join(&app.dir, m)))
             .cloned()
             .collect();
         let score = count + MARKER_BONUS * markers.len();
@@ -390,14 +400,12 @@ fn best_framework(tree: &Tree, pack: &Pack, view: &[Vec<&str>]) -> Option<(usize
     best.map(|(w, _, i, hits)| (i, w, hits))
 }
 
-fn report(
+fn report<'p, 'a>(
     tree: &Tree,
-    packs: &[Pack],
-    app: &AppFiles<'_>,
-    best: Scored<'_, '_>,
+    app: &AppFiles<'a>,
+    best: Scored<'p, 'a>,
     others: &[String],
-    extra_ports: Option<&[(u16, PortSource, Evidence)]>,
-    out: &mut Analysis,
+    out: &mut Analysis<'p, 'a>,
 ) {
     let d = &best.pack.detect;
     if let Some(lang) = best.language {
@@ -452,12 +460,29 @@ fn report(
         fw_entries,
         &mut out.evidence,
     );
-    let Some(extra_ports) = extra_ports else {
-        return;
+    out.winner = Some(Winner {
+        pack: best.pack,
+        view: best.view,
+        framework_port: fw_port,
+    });
+}
+
+/// Finds the port of an analysed app: the winning pack's and `common`'s
+/// port rules, then `extra` (compose), then the framework's default; the
+/// best [`PortSource`] wins.
+pub fn add_ports(
+    tree: &Tree,
+    packs: &[Pack],
+    app: &AppFiles<'_>,
+    out: &mut Analysis<'_, '_>,
+    extra: &[(u16, PortSource, Evidence)],
+) {
+    let mut ports = match &out.winner {
+        Some(w) => port_findings(tree, packs, app, w.pack, &w.view),
+        None => Vec::new(),
     };
-    let mut ports = port_findings(tree, packs, app, best.pack, &best.view);
-    ports.extend(extra_ports.iter().cloned());
-    if let Some((port, name)) = fw_port {
+    ports.extend(extra.iter().cloned());
+    if let Some((port, name)) = out.winner.as_ref().and_then(|w| w.framework_port.clone()) {
         ports.push((
             port,
             PortSource::FrameworkDefault,
@@ -533,7 +558,7 @@ fn find_entry(
     evidence: &mut Vec<Evidence>,
 ) -> Option<String> {
     for rel in framework_entries {
-        let path = tree::join(app.dir, rel);
+        let path = tree::join(&app.dir, rel);
         if tree.contains(&path) {
             evidence.push(Evidence {
                 field: "entry",

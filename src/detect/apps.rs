@@ -45,9 +45,9 @@ struct Candidate {
 }
 
 /// One app found: its directory (repo-relative, `""` is the root) and analysis.
-pub struct Found {
+pub struct Found<'p, 'a> {
     pub dir: String,
-    pub analysis: Analysis,
+    pub analysis: Analysis<'p, 'a>,
     pub files: Vec<String>,
 }
 
@@ -177,11 +177,11 @@ enum Role {
 }
 
 /// Finds the apps of `tree`, shallowest first.
-pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
+pub fn find<'p, 't>(tree: &'t Tree, packs: &'p [Pack], services: &[Service]) -> Vec<Found<'p, 't>> {
     let cands = candidates(tree, packs, services);
     let dirs: Vec<&str> = cands.keys().map(String::as_str).collect();
     // First judgement: each candidate on its own files.
-    let mut own: BTreeMap<&str, Analysis> = BTreeMap::new();
+    let mut own: BTreeMap<&str, Analysis<'p, 't>> = BTreeMap::new();
     for dir in &dirs {
         let below: Vec<&str> = dirs
             .iter()
@@ -237,11 +237,20 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
                 .filter(|d| tree::is_under(d, dir))
                 .collect();
             let files = files_of(tree, dir, &below);
-            // Again with the merged candidates' files, and ports this time.
+            // Again with the merged candidates' files, if any; ports now.
+            let merged = dirs
+                .iter()
+                .any(|d| tree::is_under(d, dir) && roles[d] == Role::Merged);
             let mut app = AppFiles::new(dir, files.clone());
             app.inherit(tree, &enclosing(&dirs, dir));
-            let mut analysis =
-                analyze::analyze(tree, packs, &app, Some(&compose_port(&cands[dir])));
+            let extra = compose_port(&cands[dir]);
+            let mut analysis = match own.remove(dir) {
+                Some(mut a) if !merged => {
+                    analyze::add_ports(tree, packs, &app, &mut a, &extra);
+                    a
+                }
+                _ => analyze::analyze(tree, packs, &app, Some(&extra)),
+            };
             if let Some(service) = &cands[dir].compose {
                 analysis.evidence.insert(
                     0,
@@ -275,7 +284,7 @@ pub fn find(tree: &Tree, packs: &[Pack], services: &[Service]) -> Vec<Found> {
 /// Each candidate's role, decided top down (shallowest first).
 fn roles<'d>(
     dirs: &[&'d str],
-    own: &BTreeMap<&str, Analysis>,
+    own: &BTreeMap<&str, Analysis<'_, '_>>,
     cands: &BTreeMap<String, Candidate>,
 ) -> BTreeMap<&'d str, Role> {
     let mut by_depth = dirs.to_vec();

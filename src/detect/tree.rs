@@ -154,6 +154,9 @@ fn read_capped(path: &Path) -> Option<String> {
 }
 
 fn slash_path(rel: &Path) -> String {
+    if std::path::MAIN_SEPARATOR == '/' {
+        return rel.to_string_lossy().into_owned();
+    }
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()

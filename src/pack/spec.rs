@@ -142,16 +142,19 @@ pub struct Pattern {
     /// Its index in the pack's [`PatternSet`].
     pub id: usize,
     by_path: bool,
-    glob: GlobMatcher,
+    glob: globset::Glob,
+    /// Compiled on first use, like [`Rx`]: most packs never see a file.
+    matcher: OnceLock<GlobMatcher>,
 }
 
 impl Pattern {
     /// Whether `rel` (a `/`-separated path relative to the app) matches.
     pub fn matches(&self, rel: &str) -> bool {
+        let m = self.matcher.get_or_init(|| self.glob.compile_matcher());
         if self.by_path {
-            self.glob.is_match(rel)
+            m.is_match(rel)
         } else {
-            self.glob.is_match(file_name(rel))
+            m.is_match(file_name(rel))
         }
     }
 }
@@ -170,16 +173,53 @@ fn glob(text: &str) -> Result<globset::Glob, String> {
 /// Every pattern of a pack in two glob sets (by name, by path), so that one
 /// pass over an app's files sorts them to every pattern at once: matching
 /// each pattern on its own costs a pass per pattern (~100 on 10k files).
+/// The sets are built on first use.
 #[derive(Debug)]
 pub struct PatternSet {
+    globs: Vec<(globset::Glob, bool)>,
+    sets: OnceLock<Result<Sets, String>>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct Sets {
     names: GlobSet,
     name_ids: Vec<usize>,
     paths: GlobSet,
     path_ids: Vec<usize>,
-    len: usize,
+}
+
+impl Sets {
+    fn build(globs: &[(globset::Glob, bool)]) -> Result<Sets, String> {
+        let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
+        let (mut name_ids, mut path_ids) = (Vec::new(), Vec::new());
+        for (id, (glob, by_path)) in globs.iter().enumerate() {
+            if *by_path {
+                paths.add(glob.clone());
+                path_ids.push(id);
+            } else {
+                names.add(glob.clone());
+                name_ids.push(id);
+            }
+        }
+        Ok(Sets {
+            names: names.build().map_err(|e| e.to_string())?,
+            name_ids,
+            paths: paths.build().map_err(|e| e.to_string())?,
+            path_ids,
+        })
+    }
 }
 
 impl PatternSet {
+    /// The built sets, or why they do not build.
+    fn sets(&self) -> Result<&Sets, String> {
+        self.sets
+            .get_or_init(|| Sets::build(&self.globs))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -190,62 +230,49 @@ impl PatternSet {
 
     /// Adds to `out` the ids of the patterns `rel` matches (`scratch` is reused).
     pub fn matches_into(&self, rel: &str, scratch: &mut Vec<usize>, out: &mut Vec<usize>) {
-        self.names.matches_into(file_name(rel), scratch);
-        out.extend(scratch.iter().map(|i| self.name_ids[*i]));
-        if !self.path_ids.is_empty() {
-            self.paths.matches_into(rel, scratch);
-            out.extend(scratch.iter().map(|i| self.path_ids[*i]));
+        // A set that does not build matches nothing (the unit tests build
+        // every embedded pack's).
+        let Ok(sets) = self.sets() else {
+            return;
+        };
+        sets.names.matches_into(file_name(rel), scratch);
+        out.extend(scratch.iter().map(|i| sets.name_ids[*i]));
+        if !sets.path_ids.is_empty() {
+            sets.paths.matches_into(rel, scratch);
+            out.extend(scratch.iter().map(|i| sets.path_ids[*i]));
         }
     }
 }
 
 struct Patterns {
-    names: GlobSetBuilder,
-    name_ids: Vec<usize>,
-    paths: GlobSetBuilder,
-    path_ids: Vec<usize>,
-    len: usize,
+    globs: Vec<(globset::Glob, bool)>,
 }
 
 impl Patterns {
     fn new() -> Patterns {
-        Patterns {
-            names: GlobSetBuilder::new(),
-            name_ids: Vec::new(),
-            paths: GlobSetBuilder::new(),
-            path_ids: Vec::new(),
-            len: 0,
-        }
+        Patterns { globs: Vec::new() }
     }
 
     fn add(&mut self, text: &str) -> Result<Pattern, String> {
         let g = glob(text)?;
-        let id = self.len;
-        self.len += 1;
+        let id = self.globs.len();
         let by_path = text.contains('/');
-        if by_path {
-            self.paths.add(g.clone());
-            self.path_ids.push(id);
-        } else {
-            self.names.add(g.clone());
-            self.name_ids.push(id);
-        }
+        self.globs.push((g.clone(), by_path));
         Ok(Pattern {
             text: text.to_owned(),
             id,
             by_path,
-            glob: g.compile_matcher(),
+            glob: g,
+            matcher: OnceLock::new(),
         })
     }
 
-    fn build(self) -> Result<PatternSet, String> {
-        Ok(PatternSet {
-            names: self.names.build().map_err(|e| e.to_string())?,
-            name_ids: self.name_ids,
-            paths: self.paths.build().map_err(|e| e.to_string())?,
-            path_ids: self.path_ids,
-            len: self.len,
-        })
+    fn build(self) -> PatternSet {
+        PatternSet {
+            len: self.globs.len(),
+            globs: self.globs,
+            sets: OnceLock::new(),
+        }
     }
 }
 
@@ -348,6 +375,7 @@ impl Compiled {
     /// Compiles every regex (they compile lazily otherwise) and checks that
     /// port regexes capture the port.
     pub fn check(&self) -> Result<(), String> {
+        self.patterns.sets()?;
         let optional = self
             .manifests
             .iter()
@@ -439,7 +467,7 @@ impl DetectSpec {
             frameworks,
             entry,
             ports,
-            patterns: patterns.build()?,
+            patterns: patterns.build(),
         })
     }
 }
