@@ -98,6 +98,8 @@ impl<'a> AppFiles<'a> {
         for f in &self.files {
             ids.clear();
             set.matches_into(self.rel(f), &mut scratch, &mut ids);
+            ids.sort_unstable();
+            ids.dedup();
             for id in &ids {
                 if out[*id].len() < MAX_FILES_PER_PATTERN {
                     out[*id].push(*f);

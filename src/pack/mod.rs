@@ -154,6 +154,36 @@ mod tests {
     }
 
     #[test]
+    fn pattern_sets_match_like_their_globs() {
+        let text = "name = \"x\"\n[detect]\n[[detect.entry]]\nfiles = \"*.{js,ts}\"\n[[detect.entry]]\nfiles = \"src/{main,index}.{ts,js}\"\n[[detect.entry]]\nfiles = \"www\"\n";
+        let pack = parse("x", text).expect("parses");
+        check(&pack).expect("checks");
+        let set = &pack.detect.patterns;
+        for (rel, want) in [
+            ("a.js", vec![0]),
+            ("deep/b.ts", vec![0]),
+            ("src/main.ts", vec![0, 1]),
+            ("src/index.js", vec![0, 1]),
+            ("src/app.ts", vec![0]),
+            ("bin/www", vec![2]),
+            ("a.py", vec![]),
+        ] {
+            let (mut scratch, mut got) = (Vec::new(), Vec::new());
+            set.matches_into(rel, &mut scratch, &mut got);
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got, want, "{rel}");
+            for rule in &pack.detect.entry {
+                assert_eq!(
+                    rule.files.matches(rel),
+                    want.contains(&rule.files.id),
+                    "{rel}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bad_packs_are_rejected_with_the_pack_name() {
         let cases = [
             ("x", "name = \"y\"\n[detect]\n", "differs"),

@@ -163,9 +163,12 @@ fn file_name(rel: &str) -> &str {
     rel.rsplit_once('/').map_or(rel, |(_, n)| n)
 }
 
+/// Path patterns keep `*` within one component; name patterns match a bare
+/// file name, and without that option `*.js` is a hash lookup by extension
+/// in a glob set instead of a regex run.
 fn glob(text: &str) -> Result<globset::Glob, String> {
     GlobBuilder::new(text)
-        .literal_separator(true)
+        .literal_separator(text.contains('/'))
         .build()
         .map_err(|e| format!("glob {text:?}: {e}"))
 }
@@ -176,7 +179,10 @@ fn glob(text: &str) -> Result<globset::Glob, String> {
 /// The sets are built on first use.
 #[derive(Debug)]
 pub struct PatternSet {
-    globs: Vec<(globset::Glob, bool)>,
+    /// (glob, by path, pattern id): brace alternatives expanded, so that
+    /// `*.{js,ts}` becomes two extension lookups instead of a regex that
+    /// every file of the app runs through.
+    globs: Vec<(globset::Glob, bool, usize)>,
     sets: OnceLock<Result<Sets, String>>,
     len: usize,
 }
@@ -190,16 +196,16 @@ struct Sets {
 }
 
 impl Sets {
-    fn build(globs: &[(globset::Glob, bool)]) -> Result<Sets, String> {
+    fn build(globs: &[(globset::Glob, bool, usize)]) -> Result<Sets, String> {
         let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
         let (mut name_ids, mut path_ids) = (Vec::new(), Vec::new());
-        for (id, (glob, by_path)) in globs.iter().enumerate() {
+        for (glob, by_path, id) in globs {
             if *by_path {
                 paths.add(glob.clone());
-                path_ids.push(id);
+                path_ids.push(*id);
             } else {
                 names.add(glob.clone());
-                name_ids.push(id);
+                name_ids.push(*id);
             }
         }
         Ok(Sets {
@@ -244,20 +250,42 @@ impl PatternSet {
     }
 }
 
+/// `a.{b,c}` -> `a.b`, `a.c` (every group, not nested).
+fn expand_braces(text: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (text.find('{'), text.find('}')) else {
+        return vec![text.to_owned()];
+    };
+    if close < open || text[open + 1..close].contains('{') {
+        return vec![text.to_owned()];
+    }
+    let (head, tail) = (&text[..open], &text[close + 1..]);
+    text[open + 1..close]
+        .split(',')
+        .flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}")))
+        .collect()
+}
+
 struct Patterns {
-    globs: Vec<(globset::Glob, bool)>,
+    globs: Vec<(globset::Glob, bool, usize)>,
+    len: usize,
 }
 
 impl Patterns {
     fn new() -> Patterns {
-        Patterns { globs: Vec::new() }
+        Patterns {
+            globs: Vec::new(),
+            len: 0,
+        }
     }
 
     fn add(&mut self, text: &str) -> Result<Pattern, String> {
         let g = glob(text)?;
-        let id = self.globs.len();
+        let id = self.len;
+        self.len += 1;
         let by_path = text.contains('/');
-        self.globs.push((g.clone(), by_path));
+        for alt in expand_braces(text) {
+            self.globs.push((glob(&alt)?, by_path, id));
+        }
         Ok(Pattern {
             text: text.to_owned(),
             id,
@@ -269,7 +297,7 @@ impl Patterns {
 
     fn build(self) -> PatternSet {
         PatternSet {
-            len: self.globs.len(),
+            len: self.len,
             globs: self.globs,
             sets: OnceLock::new(),
         }
