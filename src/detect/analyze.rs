@@ -307,6 +307,7 @@ pub fn analyze<'p, 'a>(
         let others: Vec<String> = scores
             .iter()
             .skip(1)
+            .take(3)
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
         report(tree, app, best, &others, &mut out);

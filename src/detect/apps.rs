@@ -20,8 +20,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::pack::{ManifestRule, Marker, Pack, PortSource};
 
-/// Path components whose manifests never make an app: test data, examples
-/// and docs carry manifests of things that are not the repo's apps.
+/// Path components whose manifests never make an app and whose files never
+/// decide what an app is: test data, examples and docs carry manifests,
+/// servers, ports and Dockerfiles of things that are not the repo's apps.
 const NOT_APP_DIRS: &[&str] = &[
     "test",
     "tests",
@@ -132,11 +133,43 @@ fn candidates(tree: &Tree, packs: &[Pack], services: &[Service]) -> BTreeMap<Str
 }
 
 /// The files of `dir` minus those under any of `cut` (descendant app dirs).
+/// Test files by name: test code imports the framework and binds ports of
+/// its own, and is not what the app runs.
+fn is_test_file(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "_test.go",
+        "_test.py",
+        "_test.rb",
+        "_spec.rb",
+        "_test.exs",
+        "Test.java",
+        "Tests.java",
+        "Test.kt",
+        "Tests.kt",
+        "Tests.cs",
+        "Spec.scala",
+    ];
+    const INFIXES: &[&str] = &[".test.", ".spec."];
+    name == "tests.rs"
+        || name.starts_with("test_")
+        || SUFFIXES.iter().any(|s| name.ends_with(s))
+        || INFIXES.iter().any(|s| name.contains(s))
+}
+
+/// Files in the app's top-level [`NOT_APP_DIRS`] (`tests/`, `docs/`, ...)
+/// and test files are left out too. Only the top level: `example` is also a
+/// Java package (`src/main/java/com/example`).
 fn files_of<'t>(tree: &'t Tree, dir: &str, cut: &[&str]) -> Vec<&'t str> {
     tree.under(dir)
         .iter()
         .map(String::as_str)
-        .filter(|f| !cut.iter().any(|c| tree::is_under(f, c)))
+        .filter(|f| {
+            let rel = tree::relative(f, dir);
+            let top = rel.split_once('/').map(|(first, _)| first);
+            !top.is_some_and(|t| NOT_APP_DIRS.contains(&t))
+                && !is_test_file(tree::file_name(rel))
+                && !cut.iter().any(|c| tree::is_under(f, c))
+        })
         .collect()
 }
 

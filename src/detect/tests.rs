@@ -886,6 +886,31 @@ fn existing_dockerfile_and_chart_are_kept() {
     assert_eq!(apps[0].files, [".dockerignore", ".vscode/launch.json"]);
 }
 
+/// Regression: devloop's own repo was reported as an actix app listening on
+/// 8080, from a fixture under tests/.
+#[test]
+fn tests_examples_and_docs_do_not_decide() {
+    let apps = detect(&[
+        ("Cargo.toml", "[package]\nname = 'tool'\n"),
+        ("src/main.rs", "fn main() {}\n"),
+        (
+            "tests/fixtures/web/Cargo.toml",
+            "[dependencies]\nactix-web = '4'\n",
+        ),
+        (
+            "tests/fixtures/web/src/main.rs",
+            "use actix_web::App;\n.bind((\"0.0.0.0\", 8080))\n",
+        ),
+        ("tests/fixtures/web/Dockerfile", "EXPOSE 8080\n"),
+        ("examples/server/main.rs", "use axum::Router;\n"),
+        ("docs/chart/Chart.yaml", "name: x\n"),
+    ]);
+    assert_eq!(apps.len(), 1);
+    let app = &apps[0];
+    assert_eq!((app.framework.as_deref(), app.port), (None, None));
+    assert!(app.kept.is_empty(), "{:?}", app.kept);
+}
+
 #[test]
 fn files_are_relative_to_the_repo_root() {
     let apps = detect(&[("svc/a/go.mod", "module a\n"), ("svc/a/main.go", GO_HTTP)]);
