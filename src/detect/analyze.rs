@@ -149,9 +149,14 @@ pub fn search(tree: &Tree, file: &str, re: Option<&Rx>) -> Option<Hit> {
     };
     let re = re.get()?;
     let text = tree.read(file)?;
-    let caps = re.captures(&text)?;
+    // The first match outside a comment: doc comments and commented-out
+    // code name frameworks and ports the app does not use.
+    let (caps, start) = re.captures_iter(&text).find_map(|caps| {
+        let at = caps.get(0)?.start();
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        (!is_comment(text[start..].trim_start())).then_some((caps, start))
+    })?;
     let whole = caps.get(0)?;
-    let start = text[..whole.start()].rfind('\n').map_or(0, |i| i + 1);
     let end = text[whole.start()..]
         .find('\n')
         .map_or(text.len(), |i| whole.start() + i);
@@ -171,6 +176,16 @@ pub fn search(tree: &Tree, file: &str, re: Option<&Rx>) -> Option<Hit> {
             .next()
             .map(|c| c.as_str().to_owned()),
     })
+}
+
+/// Whether a line (without its indentation) is a comment in the languages
+/// packs read: `//`, `/*`, ` * `, `# ` (not Rust's `#[`), `;` (Clojure),
+/// `%` (Erlang), `--`.
+fn is_comment(line: &str) -> bool {
+    ["//", "/*", "*", "# ", "#\t", ";", "%", "--"]
+        .iter()
+        .any(|p| line.starts_with(p))
+        || line == "#"
 }
 
 fn first_hit<'a>(

@@ -912,6 +912,30 @@ fn tests_examples_and_docs_do_not_decide() {
 }
 
 #[test]
+fn comments_do_not_decide() {
+    let apps = detect(&[
+        ("Cargo.toml", "[package]\nname = 'lib'\n"),
+        (
+            "src/main.rs",
+            "//! ```\n//! use axum::Router;\n//! let l = TcpListener::bind(\"0.0.0.0:3000\");\n//! ```\nfn main() {}\n",
+        ),
+        (
+            "src/old.rs",
+            "/*\n * use actix_web::App;\n */\n#[derive(Debug)]\nstruct S;\n",
+        ),
+    ]);
+    assert_eq!((apps[0].framework.as_deref(), apps[0].port), (None, None));
+    let apps = detect(&[
+        ("requirements.txt", "flask\n"),
+        (
+            "app.py",
+            "# app.run(port=9999)\nfrom flask import Flask\napp.run(port=5001)\n",
+        ),
+    ]);
+    assert_eq!(apps[0].port, Some(5001));
+}
+
+#[test]
 fn files_are_relative_to_the_repo_root() {
     let apps = detect(&[("svc/a/go.mod", "module a\n"), ("svc/a/main.go", GO_HTTP)]);
     assert_eq!(apps[0].path, "svc/a");
