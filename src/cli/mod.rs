@@ -7,6 +7,7 @@
 mod build;
 mod completions;
 mod config;
+mod init;
 mod man;
 
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ pub struct AppArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Detect the apps of this repo and show what init would scaffold (`--dry-run`)
+    Init(init::InitArgs),
     /// Build each app's image once, push or load it, print the image reference
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
@@ -107,6 +110,7 @@ pub enum Command {
 /// Runs the parsed command.
 pub fn run(command: Command, ctx: &Context) -> Result<()> {
     match command {
+        Command::Init(args) => init::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
         Command::Completions(args) => {

@@ -7,6 +7,7 @@ mod build_engine;
 mod build_load;
 mod chart;
 mod cli;
+mod detect;
 mod helm_template;
 mod install;
 mod standins;
