@@ -12,8 +12,7 @@ use crate::build::context::BuildContext;
 use crate::build::docker::DockerBuilder;
 use crate::build::registry::DeliveryInputs;
 use crate::build::{BuildRequest, BuildResult, Builder as _, delivery};
-use crate::cluster::KubeTarget;
-use crate::config::{AppConfig, Config, Overrides};
+use crate::config::AppConfig;
 use crate::context::Context;
 use crate::error::{Error, Result};
 
@@ -55,22 +54,13 @@ struct Built<'a> {
 }
 
 pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
-    let env = |key: &str| ctx.env(key);
-    let overrides = Overrides {
-        registry: args.apps.registry.clone(),
-        namespace: ctx.global.namespace.clone(),
-    };
-    let config = Config::load(&ctx.cwd, &overrides, &env)?;
+    let config = ctx.load_config(args.apps.registry.as_deref())?;
     let apps = config.select(args.apps.app.as_deref())?;
     if args.show_context {
         return show_context(&apps, &args.dockerfile, ctx);
     }
     let build_args = parse_build_args(&args.args)?;
-    let kube = KubeTarget::resolve(
-        ctx.global.kubeconfig.as_ref(),
-        ctx.global.context.as_deref(),
-        &env,
-    );
+    let kube = ctx.kube_target();
     let push = match (args.push, args.no_push) {
         (true, _) => Some(true),
         (false, true) => Some(false),
@@ -100,7 +90,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let builder = DockerBuilder::connect(&env).await?;
+        let builder = DockerBuilder::connect(&|key: &str| ctx.env(key)).await?;
         ctx.printer.debug(format_args!(
             "Docker engine {} (from {})",
             builder.endpoint().host,

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::AppArgs;
 use crate::cluster::KubeTarget;
-use crate::config::{AppConfig, Config, Overrides, Sourced};
+use crate::config::{AppConfig, Sourced};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -28,18 +28,9 @@ struct Report<'a> {
 }
 
 pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<()> {
-    let env = |key: &str| ctx.env(key);
-    let overrides = Overrides {
-        registry: args.apps.registry.clone(),
-        namespace: ctx.global.namespace.clone(),
-    };
-    let config = Config::load(&ctx.cwd, &overrides, &env)?;
+    let config = ctx.load_config(args.apps.registry.as_deref())?;
     let apps = config.select(args.apps.app.as_deref())?;
-    let kube = KubeTarget::resolve(
-        ctx.global.kubeconfig.as_ref(),
-        ctx.global.context.as_deref(),
-        &env,
-    );
+    let kube = ctx.kube_target();
     let report = Report {
         config_file: config.file.as_deref(),
         root: &config.root,
