@@ -321,3 +321,80 @@ async fn diff_shows_what_apply_would_change() {
     );
     c.sim.shutdown().await;
 }
+
+const DIRECTIVES_V1: &str = r"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, finalizers: [example.com/a, example.com/b]}
+spec:
+  selector: {matchLabels: {app: web}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: web:1}
+      - {name: side, image: side:1}
+";
+
+const DIRECTIVES_V2: &str = r"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, finalizers: [example.com/b]}
+spec:
+  selector: {matchLabels: {app: web}}
+  strategy: {type: Recreate}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: side, image: side:1}
+      - {name: web, image: web:2}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_apply_and_patch_send_strategic_directives() {
+    let c = Cluster::start().await;
+    c.ok_with(&["apply", "-f", "-"], Some(DIRECTIVES_V1));
+    // kubectl's three-way patch: `$retainKeys` drops rollingUpdate,
+    // `$deleteFromPrimitiveList/finalizers` drops a, `$setElementOrder/containers`
+    // reorders, the web container merges by name.
+    c.ok_with(&["apply", "-f", "-"], Some(DIRECTIVES_V2));
+    let obj = c.json(&["get", "deploy", "web"]);
+    assert_eq!(
+        obj["spec"]["strategy"],
+        serde_json::json!({"type": "Recreate"})
+    );
+    assert_eq!(
+        obj["metadata"]["finalizers"],
+        serde_json::json!(["example.com/b"])
+    );
+    let containers = &obj["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers[0]["name"], "side", "{containers}");
+    assert_eq!(containers[1]["image"], "web:2", "{containers}");
+    // `kubectl patch` (strategic by default) deleting a list item by key.
+    c.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}}}"#,
+    ]);
+    let obj = c.json(&["get", "deploy", "web"]);
+    let names: Vec<&str> = obj["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["web"]);
+    // The finalizer goes with a JSON patch so the test cluster can delete it.
+    c.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    c.sim.shutdown().await;
+}
