@@ -129,6 +129,18 @@ fn merge(live: &mut Value, cfg: &Value, names: &mut Vec<String>) {
     }
 }
 
+/// Is `path` a key field of a list-map item (which stays while the item
+/// does: the item itself is removed through its own path)?
+fn is_key_field(path: &[String]) -> bool {
+    let [.., item, field] = path else {
+        return false;
+    };
+    let (Some(key), Some(field)) = (item.strip_prefix("k:"), field.strip_prefix("f:")) else {
+        return false;
+    };
+    serde_json::from_str::<Value>(key).is_ok_and(|k| k.get(field).is_some())
+}
+
 /// Applies `config` as `manager` to `live` (`None`: create-on-apply);
 /// returns the new object with its `managedFields`, or the conflicts.
 pub fn apply(
@@ -196,7 +208,7 @@ pub fn apply(
         .collect();
     for path in previous.iter().filter(|p| !cfg_values.contains_key(*p)) {
         let prefix_of = |q: &Path| q.len() >= path.len() && q[..path.len()] == path[..];
-        if others.iter().any(prefix_of) || cfg_values.keys().any(prefix_of) {
+        if others.iter().any(prefix_of) || cfg_values.keys().any(prefix_of) || is_key_field(path) {
             continue;
         }
         fieldset::remove(&mut obj, path);
@@ -266,7 +278,8 @@ mod tests {
         assert_eq!(containers.as_array().map(Vec::len), Some(2), "{obj}");
         // b changing a's image conflicts; forced, b takes it.
         let steal = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
-            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "y"}]}}}});
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "web", "image": "y"}, {"name": "side", "image": "s"}]}}}});
         let err = apply(Some(&obj), &steal, "b", "apps/v1", false, None).expect_err("conflict");
         let (msg, details) = conflict_status(&err);
         assert_eq!(
@@ -278,6 +291,23 @@ mod tests {
         assert_eq!(
             spec(&obj)["template"]["spec"]["containers"][0]["image"],
             "y"
+        );
+        // a stops applying the sidecar b also applies: it stays, with its name.
+        let obj = apply(Some(&obj), &side, "a", "apps/v1", true, None).expect("a applies side");
+        let obj = apply(
+            Some(&obj),
+            &deploy("y", &json!({})),
+            "a",
+            "apps/v1",
+            true,
+            None,
+        )
+        .expect("a drops side");
+        let containers = &spec(&obj)["template"]["spec"]["containers"];
+        assert_eq!(
+            containers[1],
+            json!({"name": "side", "image": "s"}),
+            "{obj}"
         );
         // a stops applying the image: b still owns it, so it stays.
         let obj = apply(
