@@ -1007,6 +1007,10 @@ fn write_existing(
         let mut new = if status_sub {
             let mut n = old.clone();
             n["status"] = incoming.get("status").cloned().unwrap_or(Value::Null);
+            if writer.1 == "Apply" {
+                // apply::ssa computed the entries, `subresource: status` included.
+                n["metadata"]["managedFields"] = incoming["metadata"]["managedFields"].clone();
+            }
             n
         } else {
             if rt.status

@@ -201,3 +201,72 @@ async fn apply_validates_fields_and_dry_runs() {
     assert_eq!(created.data.expect("data")["a"], "1");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_applied_through_its_subresource() {
+    let (sim, client) = start().await;
+    let deploys: Api<Deployment> = Api::namespaced(client, "default");
+    let web = json!([{"name": "web", "image": "app:1"}]);
+    deploys
+        .patch(
+            "web",
+            &PatchParams::apply("devloop"),
+            &Patch::Apply(deployment(1, &web)),
+        )
+        .await
+        .expect("create-on-apply");
+    let status = |conditions: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "status": {"replicas": 1, "conditions": conditions}})
+    };
+    let ctrl = PatchParams::apply("ctrl");
+    let d = deploys
+        .patch_status(
+            "web",
+            &ctrl,
+            &Patch::Apply(status(json!([{"type": "Available", "status": "True"},
+                {"type": "Progressing", "status": "True"}]))),
+        )
+        .await
+        .expect("status apply");
+    assert_eq!(
+        d.metadata.generation,
+        Some(1),
+        "status does not bump generation"
+    );
+    let entry = d
+        .metadata
+        .managed_fields
+        .as_ref()
+        .expect("managedFields")
+        .iter()
+        .find(|e| e.manager.as_deref() == Some("ctrl"))
+        .expect("ctrl's entry");
+    assert_eq!(entry.subresource.as_deref(), Some("status"));
+    assert_eq!(entry.operation.as_deref(), Some("Apply"));
+    let conditions = &entry.fields_v1.as_ref().expect("fieldsV1").0["f:status"]["f:conditions"];
+    assert!(
+        conditions["k:{\"type\":\"Progressing\"}"].is_object(),
+        "{conditions}"
+    );
+    // Conditions merge by type; one the controller stops applying goes.
+    let d = deploys
+        .patch_status(
+            "web",
+            &ctrl,
+            &Patch::Apply(status(json!([{"type": "Available", "status": "False"}]))),
+        )
+        .await
+        .expect("status re-apply");
+    let types: Vec<(String, String)> = d
+        .status
+        .expect("status")
+        .conditions
+        .expect("conditions")
+        .into_iter()
+        .map(|c| (c.type_, c.status))
+        .collect();
+    assert_eq!(types, [("Available".to_owned(), "False".to_owned())]);
+    assert_eq!(d.spec.expect("spec").replicas, Some(1), "spec untouched");
+    sim.shutdown().await;
+}
