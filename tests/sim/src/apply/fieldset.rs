@@ -27,8 +27,11 @@ pub fn key_token(keys: &[&str], item: &Value) -> String {
 fn walk(v: &Value, toks: &mut Path, out: &mut BTreeMap<Path, Value>) {
     match v {
         Value::Object(m) => {
-            if m.is_empty() && !toks.is_empty() {
+            if (m.is_empty() || schema::atomic_object(&names(toks))) && !toks.is_empty() {
                 out.insert(toks.clone(), v.clone());
+            }
+            if schema::atomic_object(&names(toks)) {
+                return;
             }
             for (k, c) in m {
                 toks.push(format!("f:{k}"));

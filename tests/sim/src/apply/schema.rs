@@ -42,6 +42,24 @@ const BY_NAME: &[(&str, &[&str], &str)] = &[
     ("conditions", &["type"], "type"),
 ];
 
+/// Maps and structs owned and replaced whole (`x-kubernetes-map-type:
+/// atomic`, `+structType=atomic`): label selectors (`LabelSelector` is an
+/// atomic struct; Service `selector` and `nodeSelector` atomic maps) and
+/// RBAC `roleRef`.
+const ATOMIC_OBJECTS: &[&str] = &[
+    "selector",
+    "nodeSelector",
+    "podSelector",
+    "namespaceSelector",
+    "labelSelector",
+    "roleRef",
+];
+
+/// Is the object at `path` (field names from the root) atomic?
+pub fn atomic_object(path: &[&str]) -> bool {
+    path.len() > 1 && path.last().is_some_and(|f| ATOMIC_OBJECTS.contains(f))
+}
+
 /// Default values of key fields (the real server defaults them before
 /// building the key, e.g. `protocol: TCP` of ports).
 pub fn key_default(field: &str) -> Option<Value> {
@@ -125,5 +143,7 @@ mod tests {
         assert_eq!(list_type(&["metadata", "finalizers"]), ListType::Set);
         assert_eq!(list_type(&["spec", "tolerations"]), ListType::Atomic);
         assert_eq!(list_type(&["spec", "containers", "args"]), ListType::Atomic);
+        assert!(atomic_object(&["spec", "selector"]));
+        assert!(!atomic_object(&["metadata", "labels"]));
     }
 }

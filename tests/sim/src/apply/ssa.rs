@@ -90,8 +90,12 @@ fn clean(v: &Value) -> Value {
 
 /// Merges the applied configuration into the live object.
 fn merge(live: &mut Value, cfg: &Value, names: &mut Vec<String>) {
+    let atomic = {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        schema::atomic_object(&refs)
+    };
     match (live, cfg) {
-        (Value::Object(l), Value::Object(c)) => {
+        (Value::Object(l), Value::Object(c)) if !atomic => {
             for (k, cv) in c {
                 names.push(k.clone());
                 match l.get_mut(k) {
@@ -323,5 +327,47 @@ mod tests {
             spec(&obj)["template"]["spec"]["containers"][0]["image"],
             "y"
         );
+    }
+
+    #[test]
+    fn selectors_are_atomic() {
+        let svc = |sel: Value| {
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                "spec": {"selector": sel}})
+        };
+        let obj = apply(
+            None,
+            &svc(json!({"app": "a", "tier": "x"})),
+            "a",
+            "v1",
+            false,
+            None,
+        )
+        .expect("created");
+        assert_eq!(
+            obj["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:spec": {"f:selector": {}}})
+        );
+        // Another manager's different selector conflicts on the whole map.
+        let err = apply(
+            Some(&obj),
+            &svc(json!({"app": "a"})),
+            "b",
+            "v1",
+            false,
+            None,
+        )
+        .expect_err("conflict");
+        assert_eq!(fieldset::display(&err[0].path), ".spec.selector");
+        let obj = apply(
+            Some(&obj),
+            &svc(json!({"app": "a"})),
+            "a",
+            "v1",
+            false,
+            None,
+        )
+        .expect("replaced");
+        assert_eq!(obj["spec"]["selector"], json!({"app": "a"}));
     }
 }
