@@ -1295,9 +1295,14 @@ fn scale(
         .as_str()
         .map(str::to_owned);
     let manager = ctx.manager("");
+    // Recorded as the real server does: `subresource: scale` on the parent.
+    let through_scale = Target {
+        sub: Some("scale".to_owned()),
+        ..main
+    };
     let updated = write_existing(
         shared,
-        &main,
+        &through_scale,
         name,
         ctx.dry_run(),
         expected_rv.as_deref(),

@@ -272,7 +272,13 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         "-f",
         file.to_str().expect("utf-8 path"),
     ]);
-    assert!(out.stderr.contains(".spec.replicas"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("conflict with \"kubectl\" with subresource \"scale\" using apps/v1 at ")
+            && out.stderr.contains(".spec.replicas"),
+        "{}",
+        out.stderr
+    );
     let ssa = c.ok(&[
         "apply",
         "--server-side",
