@@ -111,6 +111,12 @@ async fn apply_owns_merges_removes_and_conflicts_until_forced() {
         Some(3),
         "create, sidecar, env removal"
     );
+    // Re-applying the same configuration is a no-op: same resourceVersion.
+    let again = deploys
+        .patch("web", &pp, &Patch::Apply(deployment(1, &web)))
+        .await
+        .expect("no-op apply");
+    assert_eq!(again.metadata.resource_version, d.metadata.resource_version);
 
     conflicts_until_forced(&deploys, &deployment(1, &web)).await;
     sim.shutdown().await;
