@@ -1097,6 +1097,14 @@ fn patch_object(
     if ct == "application/apply-patch+yaml" {
         return apply_object(shared, ctx, t, name, body);
     }
+    if ct == "application/strategic-merge-patch+json" && crate::apply::is_custom(&t.rt) {
+        // Custom resources have no patch strategies: the real server refuses.
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json",
+        ));
+    }
     let patch: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the patch could not be decoded as JSON: {e}"))
     })?;

@@ -398,3 +398,45 @@ async fn client_side_apply_and_patch_send_strategic_directives() {
     ]);
     c.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_refuse_strategic_merge_patch() {
+    let c = Cluster::start().await;
+    let smon = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: web}\nspec: {selector: {matchLabels: {app: web}}, endpoints: [{port: http}]}\n";
+    c.ok_with(&["apply", "-f", "-"], Some(smon));
+    // kubectl apply (client-side) sends custom resources a merge patch.
+    let changed = smon.replace("port: http", "port: web");
+    let out = c.ok_with(&["apply", "-f", "-"], Some(&changed));
+    assert!(out.contains("configured"), "{out}");
+    // `kubectl patch` defaults to strategic: 415 as on a real cluster.
+    let out = c.run_with(
+        &[
+            "patch",
+            "servicemonitor",
+            "web",
+            "-p",
+            r#"{"spec":{"jobLabel":"x"}}"#,
+        ],
+        None,
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("accepted media types include: application/apply-patch+yaml"),
+        "{}",
+        out.stderr
+    );
+    c.ok(&[
+        "patch",
+        "servicemonitor",
+        "web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"jobLabel":"x"}}"#,
+    ]);
+    let obj = c.json(&["get", "servicemonitor", "web"]);
+    assert_eq!(obj["spec"]["jobLabel"], "x");
+    assert_eq!(obj["spec"]["endpoints"][0]["port"], "web");
+    c.sim.shutdown().await;
+}

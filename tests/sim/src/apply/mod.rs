@@ -35,3 +35,12 @@ pub fn omit_empty(obj: &mut Value) {
         }
     }
 }
+
+/// Is this kind a custom resource on a real cluster (CRD-registered, or one
+/// of the CRD-defined kinds the simulator serves built in)? Strategic merge
+/// patch is refused for them.
+pub fn is_custom(rt: &crate::registry::ResourceType) -> bool {
+    rt.custom
+        || rt.group.ends_with("gateway.networking.k8s.io")
+        || rt.group == "monitoring.coreos.com"
+}
