@@ -307,11 +307,14 @@ mod tests {
         let entries = obj["metadata"]["managedFields"]
             .as_array()
             .expect("entries");
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        assert_eq!(entries[0]["manager"], "label");
+        // The creator keeps the data map it added (`.`), not its keys.
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(entries[0]["manager"], "create");
+        assert_eq!(entries[0]["fieldsV1"], json!({"f:data": {}}));
+        assert_eq!(entries[1]["manager"], "label");
         assert_eq!(
-            entries[0]["fieldsV1"],
-            json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:x": {}}}})
+            entries[1]["fieldsV1"],
+            json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {".": {}, "f:x": {}}}})
         );
     }
 }

@@ -340,11 +340,23 @@ pub fn record_update(
 ) {
     let new_values = values(obj, subresource);
     let old_values = old.map(|o| values(o, subresource)).unwrap_or_default();
-    let changed: Set = new_values
+    let mut changed: Set = new_values
         .iter()
         .filter(|(p, v)| old_values.get(*p) != Some(*v))
         .map(|(p, _)| p.clone())
         .collect();
+    // Maps and optional structs the update added are owned as nodes too.
+    let scoped_old = old.map(|o| scoped(o, subresource));
+    let added_nodes: Vec<Path> = changed
+        .iter()
+        .flat_map(|p| (1..p.len()).map(move |n| p[..n].to_vec()))
+        .filter(|prefix| {
+            prefix.last().is_some_and(|t| t.starts_with("f:"))
+                && schema::owns_added_node(&names(prefix))
+                && scoped_old.as_ref().is_none_or(|o| get(o, prefix).is_none())
+        })
+        .collect();
+    changed.extend(added_nodes);
     let mut list = entries(obj);
     for e in &mut list {
         if !e.is(manager, operation, subresource) {

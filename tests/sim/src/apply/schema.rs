@@ -60,6 +60,50 @@ pub fn atomic_object(path: &[&str]) -> bool {
     path.len() > 1 && path.last().is_some_and(|f| ATOMIC_OBJECTS.contains(f))
 }
 
+/// Maps and optional (pointer) structs: an update that adds one owns the
+/// node itself too (`.` in `fieldsV1`), as the real server's comparison of
+/// typed objects gives; required structs (`spec`, `template`, ...) are
+/// never "added".
+const ADDED_NODES: &[&str] = &[
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "limits",
+    "requests",
+    "parameters",
+    "rollingUpdate",
+    "securityContext",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "httpGet",
+    "exec",
+    "tcpSocket",
+    "grpc",
+    "configMap",
+    "secret",
+    "emptyDir",
+    "persistentVolumeClaim",
+    "valueFrom",
+    "configMapKeyRef",
+    "secretKeyRef",
+    "fieldRef",
+    "resourceFieldRef",
+    "configMapRef",
+    "secretRef",
+    "affinity",
+    "nodeAffinity",
+    "podAffinity",
+    "podAntiAffinity",
+];
+
+/// Does an update that adds the object at `path` own the node itself?
+pub fn owns_added_node(path: &[&str]) -> bool {
+    path.last().is_some_and(|f| ADDED_NODES.contains(f)) && !atomic_object(path)
+}
+
 /// Default values of key fields (the real server defaults them before
 /// building the key, e.g. `protocol: TCP` of ports).
 pub fn key_default(field: &str) -> Option<Value> {
