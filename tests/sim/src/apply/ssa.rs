@@ -60,7 +60,7 @@ pub fn conflict_status(conflicts: &[Conflict]) -> (String, Value) {
         who.dedup();
         let mut lines = Vec::new();
         for w in &who {
-            lines.push(format!("conflicts with {w}"));
+            lines.push(format!("conflicts with {w}:"));
             for c in conflicts.iter().filter(|c| &c.who() == w) {
                 lines.push(format!("- {}", fieldset::display(&c.path)));
             }
@@ -369,5 +369,26 @@ mod tests {
         )
         .expect("replaced");
         assert_eq!(obj["spec"]["selector"], json!({"app": "a"}));
+    }
+
+    #[test]
+    fn several_conflicts_are_grouped_by_manager() {
+        let obj = apply(
+            None,
+            &deploy("x", &json!({"spec": {"paused": true}})),
+            "a",
+            "apps/v1",
+            false,
+            None,
+        )
+        .expect("created");
+        let other = deploy("z", &json!({"spec": {"paused": false}}));
+        let err = apply(Some(&obj), &other, "b", "apps/v1", false, None).expect_err("conflicts");
+        let (msg, details) = conflict_status(&err);
+        assert_eq!(
+            msg,
+            "Apply failed with 2 conflicts: conflicts with \"a\":\n- .spec.paused\n- .spec.template.spec.containers[name=\"web\"].image"
+        );
+        assert_eq!(details["causes"].as_array().map(Vec::len), Some(2));
     }
 }
