@@ -717,7 +717,10 @@ pub fn create_object(
             "managedFields",
             "selfLink",
         ] {
-            md.remove(f);
+            // An apply has computed its managedFields (apply::ssa).
+            if f != "managedFields" || writer.1 != "Apply" {
+                md.remove(f);
+            }
         }
         if objects::has_generation(rt) {
             md.insert("generation".into(), json!(1));
@@ -934,6 +937,19 @@ fn update(
 fn keep_server_metadata(old: &Value, new: &mut Value, status_sub: bool) {
     let om = objects::meta(old).clone();
     let md = objects::meta_mut(new);
+    // managedFields a client sets (kubectl's client-side to server-side
+    // apply migration, an apply's own computation) replace the stored ones;
+    // an empty list keeps them, `[{}]` resets them.
+    let client_fields = md
+        .get("managedFields")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty() && om.get("managedFields").and_then(Value::as_array) != Some(l))
+        .map(|l| {
+            l.iter()
+                .filter(|e| e.as_object().is_some_and(|m| !m.is_empty()))
+                .cloned()
+                .collect::<Vec<_>>()
+        });
     let server_owned = [
         "name",
         "namespace",
@@ -951,6 +967,12 @@ fn keep_server_metadata(old: &Value, new: &mut Value, status_sub: bool) {
         &[][..]
     };
     for f in server_owned.iter().chain(kept) {
+        if *f == "managedFields"
+            && let Some(l) = &client_fields
+        {
+            md.insert("managedFields".into(), Value::Array(l.clone()));
+            continue;
+        }
         match om.get(*f) {
             Some(v) => md.insert((*f).into(), v.clone()),
             None => md.remove(*f),
@@ -985,6 +1007,10 @@ fn write_existing(
         let mut new = if status_sub {
             let mut n = old.clone();
             n["status"] = incoming.get("status").cloned().unwrap_or(Value::Null);
+            if writer.1 == "Apply" {
+                // apply::ssa computed the entries, `subresource: status` included.
+                n["metadata"]["managedFields"] = incoming["metadata"]["managedFields"].clone();
+            }
             n
         } else {
             if rt.status
@@ -1018,7 +1044,9 @@ fn write_existing(
             let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             objects::meta_mut(&mut new).insert("generation".into(), json!(g));
         }
-        if objects::comparable(&new) == objects::comparable(old) {
+        if objects::comparable(&new) == objects::comparable(old)
+            && new["metadata"]["managedFields"] == old["metadata"]["managedFields"]
+        {
             return Ok(Change::Keep(old.clone()));
         }
         objects::record_manager(
@@ -1069,6 +1097,14 @@ fn patch_object(
     if ct == "application/apply-patch+yaml" {
         return apply_object(shared, ctx, t, name, body);
     }
+    if ct == "application/strategic-merge-patch+json" && crate::apply::is_custom(&t.rt) {
+        // Custom resources have no patch strategies: the real server refuses.
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json",
+        ));
+    }
     let patch: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the patch could not be decoded as JSON: {e}"))
     })?;
@@ -1087,7 +1123,13 @@ fn patch_object(
             })?,
             "application/merge-patch+json" => patch::merge_patch(&mut doc, &patch),
             "application/strategic-merge-patch+json" => {
-                patch::merge_patch(&mut doc, &strip_directives(&patch));
+                crate::apply::smp::patch(&mut doc, &patch).map_err(|e| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        format!("the strategic merge patch could not be applied: {e}"),
+                    )
+                })?;
             }
             other => {
                 return Err(ApiError::new(
@@ -1117,9 +1159,9 @@ fn patch_object(
     Ok((200, v))
 }
 
-/// Server-side apply, approximated until part 2: creates the object when it
-/// is missing, else merges the applied configuration into it (fields the
-/// manager stopped applying are not removed; no conflicts are detected).
+/// Server-side apply (`apply::ssa`): creates the object when it is missing,
+/// else merges the applied configuration with field ownership, removals
+/// and conflicts (409 unless `force=true`).
 fn apply_object(
     shared: &Arc<Shared>,
     ctx: &Ctx,
@@ -1148,8 +1190,22 @@ fn apply_object(
             "the name of the object does not match the name on the URL",
         ));
     }
+    let mut applied = applied;
+    crate::fields::prune(&t.rt, &mut applied);
+    let force = ctx.flag("force");
+    let api_version = t.rt.api_version();
+    let sub = t.sub.as_deref();
+    let run = |live: Option<&Value>| {
+        crate::apply::last_applied::apply(live, &applied, &manager, &api_version, force, sub)
+            .map_err(|conflicts| {
+                let (message, details) = crate::apply::ssa::conflict_status(&conflicts);
+                let mut e = ApiError::new(409, "Conflict", message);
+                e.details = Some(details);
+                e
+            })
+    };
     if t.sub.is_none() && shared.store.get(&t.key(name)).is_none() {
-        let mut obj = applied;
+        let mut obj = run(None)?;
         objects::meta_mut(&mut obj).insert("name".into(), json!(name));
         let created = create_object(
             shared,
@@ -1169,11 +1225,7 @@ fn apply_object(
         ctx.dry_run(),
         expected_rv.as_deref(),
         (&manager, "Apply"),
-        |old| {
-            let mut doc = with_version(&t.rt, old);
-            patch::merge_patch(&mut doc, &applied);
-            Ok(doc)
-        },
+        |old| run(Some(&with_version(&t.rt, old))),
     )?;
     Ok((200, v))
 }
@@ -1251,9 +1303,14 @@ fn scale(
         .as_str()
         .map(str::to_owned);
     let manager = ctx.manager("");
+    // Recorded as the real server does: `subresource: scale` on the parent.
+    let through_scale = Target {
+        sub: Some("scale".to_owned()),
+        ..main
+    };
     let updated = write_existing(
         shared,
-        &main,
+        &through_scale,
         name,
         ctx.dry_run(),
         expected_rv.as_deref(),

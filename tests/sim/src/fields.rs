@@ -120,8 +120,10 @@ pub fn unknown(rt: &ResourceType, obj: &Value) -> Vec<String> {
     out
 }
 
-/// Drops unknown fields, as decoding into the real server's types does.
+/// Drops unknown fields, as decoding into the real server's types does
+/// (and empty ones their encoding omits).
 pub fn prune(rt: &ResourceType, obj: &mut Value) {
+    crate::apply::omit_empty(obj);
     for path in unknown(rt, obj) {
         match path.strip_prefix("metadata.") {
             Some(k) => {

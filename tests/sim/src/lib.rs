@@ -11,6 +11,7 @@
 //! ```
 
 mod api;
+mod apply;
 mod discovery;
 mod fields;
 mod objects;

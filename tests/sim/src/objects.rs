@@ -212,198 +212,21 @@ pub fn has_generation(rt: &ResourceType) -> bool {
         || rt.kind == "ReplicationController"
 }
 
-/// The fields an object sets, as `managedFields[].fieldsV1` lists them.
-pub fn fields_v1(obj: &Value) -> Value {
-    fn walk(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, v)| (format!("f:{k}"), walk(v))).collect())
-            }
-            _ => json!({}),
-        }
-    }
-    let mut out = Map::new();
-    if let Value::Object(m) = obj {
-        for (k, v) in m {
-            match k.as_str() {
-                "apiVersion" | "kind" => {}
-                "metadata" => {
-                    let mut md = Map::new();
-                    for f in ["labels", "annotations", "finalizers", "ownerReferences"] {
-                        if let Some(x) = v.get(f) {
-                            md.insert(format!("f:{f}"), walk(x));
-                        }
-                    }
-                    if !md.is_empty() {
-                        out.insert("f:metadata".into(), Value::Object(md));
-                    }
-                }
-                _ => {
-                    out.insert(format!("f:{k}"), walk(v));
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-/// The fields (as `fieldsV1`) that `new` sets differently from `old`.
-fn changed_fields(old: &Value, new: &Value) -> Value {
-    let mut out = Map::new();
-    if let (Value::Object(o), Value::Object(n)) = (old, new) {
-        for (k, v) in n {
-            match o.get(k) {
-                Some(ov) if ov == v => {}
-                Some(ov) if ov.is_object() && v.is_object() => {
-                    let sub = changed_fields(ov, v);
-                    if sub.as_object().is_some_and(|m| !m.is_empty()) {
-                        out.insert(format!("f:{k}"), sub);
-                    }
-                }
-                _ => {
-                    out.insert(format!("f:{k}"), fields_v1_of(v));
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-fn fields_v1_of(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (format!("f:{k}"), fields_v1_of(v)))
-                .collect(),
-        ),
-        _ => json!({}),
-    }
-}
-
-fn union(a: &mut Value, b: &Value) {
-    if let (Value::Object(am), Value::Object(bm)) = (a, b) {
-        for (k, v) in bm {
-            union(am.entry(k.clone()).or_insert_with(|| json!({})), v);
-        }
-    }
-}
-
-/// Removes `b`'s leaves from `a` (and the branches they leave empty).
-fn subtract(a: &mut Value, b: &Value) {
-    if let (Value::Object(am), Value::Object(bm)) = (a, b) {
-        for (k, v) in bm {
-            let leaf = v.as_object().is_none_or(Map::is_empty);
-            if leaf {
-                am.remove(k);
-            } else if let Some(child) = am.get_mut(k) {
-                let was_leaf = child.as_object().is_none_or(Map::is_empty);
-                subtract(child, v);
-                if !was_leaf && child.as_object().is_some_and(Map::is_empty) {
-                    am.remove(k);
-                }
-            }
-        }
-    }
-}
-
-/// Keeps only the paths of `set` that `obj` still has.
-fn keep_present(set: &mut Value, obj: &Value) {
-    if let Value::Object(sm) = set {
-        sm.retain(|k, sub| {
-            let key = k.strip_prefix("f:").unwrap_or(k);
-            match obj.get(key) {
-                None => false,
-                Some(child) => {
-                    let leaf = sub.as_object().is_none_or(Map::is_empty);
-                    if !leaf {
-                        keep_present(sub, child);
-                    }
-                    leaf || sub.as_object().is_some_and(|m| !m.is_empty())
-                }
-            }
-        });
-    }
-}
-
-/// The part of a field set that a write through `subresource` may own.
-fn scoped(mut fields: Value, subresource: Option<&str>) -> Value {
-    if let Some(m) = fields.as_object_mut() {
-        if subresource == Some("status") {
-            m.retain(|k, _| k == "f:status");
-        } else {
-            m.remove("f:status");
-            m.remove("f:apiVersion");
-            m.remove("f:kind");
-        }
-        if let Some(md) = m.get_mut("f:metadata").and_then(Value::as_object_mut) {
-            md.retain(|k, _| {
-                matches!(
-                    k.as_str(),
-                    "f:labels" | "f:annotations" | "f:finalizers" | "f:ownerReferences"
-                )
-            });
-            if md.is_empty() {
-                m.remove("f:metadata");
-            }
-        }
-    }
-    fields
-}
-
-/// Records `manager`'s write in `managedFields` as the real server does for
-/// updates: on create it owns every field it set; on update it gains the
-/// fields it changed (taken from other managers), and fields that are gone
-/// leave every manager's set.
+/// Records `manager`'s write in `managedFields` as the real server does
+/// (see `apply::fieldset::record_update`): on create it owns every field it
+/// set; on update it gains the fields it changed (taken from other
+/// managers), and fields that are gone leave every set. An `Apply` has
+/// computed its entry already (`apply::ssa`) and is left as it is.
 pub fn record_manager(
     obj: &mut Value,
-    (manager, operation): (&str, &str),
+    writer: (&str, &str),
     api_version: &str,
     subresource: Option<&str>,
     old: Option<&Value>,
 ) {
-    let changed = scoped(
-        old.map_or_else(|| fields_v1(obj), |o| changed_fields(o, obj)),
-        subresource,
-    );
-    let snapshot = obj.clone();
-    let md = meta_mut(obj);
-    let mut entries: Vec<Value> = md
-        .get("managedFields")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mine = |e: &Value| {
-        e["manager"] == manager
-            && e["operation"] == operation
-            && e.get("subresource").and_then(Value::as_str) == subresource
-    };
-    let mut fields = entries
-        .iter()
-        .find(|e| mine(e))
-        .map_or_else(|| json!({}), |e| e["fieldsV1"].clone());
-    union(&mut fields, &changed);
-    entries.retain(|e| !mine(e));
-    for e in &mut entries {
-        subtract(&mut e["fieldsV1"], &changed);
-        keep_present(&mut e["fieldsV1"], &snapshot);
+    if writer.1 != "Apply" {
+        crate::apply::fieldset::record_update(obj, writer, api_version, subresource, old);
     }
-    keep_present(&mut fields, &snapshot);
-    entries.retain(|e| e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
-    if fields.as_object().is_some_and(|m| !m.is_empty()) {
-        let mut entry = json!({
-            "manager": manager,
-            "operation": operation,
-            "apiVersion": api_version,
-            "time": now(),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": fields,
-        });
-        if let Some(s) = subresource {
-            entry["subresource"] = json!(s);
-        }
-        entries.push(entry);
-    }
-    md.insert("managedFields".into(), Value::Array(entries));
 }
 
 /// The object without the fields that never count as a change.
@@ -484,21 +307,14 @@ mod tests {
         let entries = obj["metadata"]["managedFields"]
             .as_array()
             .expect("entries");
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        assert_eq!(entries[0]["manager"], "label");
+        // The creator keeps the data map it added (`.`), not its keys.
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(entries[0]["manager"], "create");
+        assert_eq!(entries[0]["fieldsV1"], json!({"f:data": {}}));
+        assert_eq!(entries[1]["manager"], "label");
         assert_eq!(
-            entries[0]["fieldsV1"],
-            json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:x": {}}}})
-        );
-    }
-
-    #[test]
-    fn fields_v1_lists_set_fields() {
-        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "a", "labels": {"x": "1"}}, "data": {"k": "v"}});
-        assert_eq!(
-            fields_v1(&obj),
-            json!({"f:metadata": {"f:labels": {"f:x": {}}}, "f:data": {"f:k": {}}})
+            entries[1]["fieldsV1"],
+            json!({"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {".": {}, "f:x": {}}}})
         );
     }
 }

@@ -264,10 +264,25 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         c.json(&["get", "service", "kubernetes"])["spec"]["clusterIP"],
         "10.96.0.1"
     );
-    // Server-side apply (approximated until part 2).
+    // Server-side apply: `kubectl scale` owns replicas now, so taking them
+    // back is a conflict (as on a real cluster) unless forced.
+    let out = c.run(&[
+        "apply",
+        "--server-side",
+        "-f",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.stderr
+            .contains("conflict with \"kubectl\" with subresource \"scale\" using apps/v1 at ")
+            && out.stderr.contains(".spec.replicas"),
+        "{}",
+        out.stderr
+    );
     let ssa = c.ok(&[
         "apply",
         "--server-side",
+        "--force-conflicts",
         "-f",
         file.to_str().expect("utf-8 path"),
     ]);
