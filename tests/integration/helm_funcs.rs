@@ -1,0 +1,179 @@
+//! Helm's function library (src/helm/funcs) against real Helm: every case
+//! of tests/data/helmfuncs/expected.json must render exactly as Helm did
+//! (and, with the test world up, Helm must still render every case as
+//! stored); random functions are checked for shape.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use devloop::helm::funcs::helm_funcs;
+use devloop::helm::template::{TemplateSet, Value};
+
+use crate::support::{World, repo_root};
+
+const CHART: &str = "conf";
+
+#[derive(serde::Deserialize)]
+struct Case {
+    name: String,
+    template: String,
+    values: serde_json::Value,
+    output: Option<String>,
+    error: Option<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(repo_root().join("tests/data/helmfuncs/expected.json"))
+        .expect("tests/data/helmfuncs/expected.json is readable");
+    serde_json::from_str(&text).expect("expected.json is a list of cases")
+}
+
+/// The top-level data Helm gives a template of chart `conf` (release
+/// `release-name` in `default`, as the oracle renders it).
+fn helm_context(template: &str, values: &serde_json::Value) -> Value {
+    let ctx = serde_json::json!({
+        "Values": without_nulls(values),
+        "Release": {
+            "Name": "release-name", "Namespace": "default", "IsInstall": true,
+            "IsUpgrade": false, "Service": "Helm",
+        },
+        "Chart": {"Name": CHART, "Version": "0.1.0", "APIVersion": "v2"},
+        "Capabilities": {"KubeVersion": {"Version": "v1.33.0", "GitVersion": "v1.33.0", "Major": "1", "Minor": "33"}},
+        "Template": {"Name": template, "BasePath": format!("{CHART}/templates")},
+    });
+    let ctx = Value::from_json(&ctx);
+    if let Value::Map(m) = &ctx
+        && let Some(Value::Map(release)) = m.borrow().get("Release")
+    {
+        release
+            .borrow_mut()
+            .insert("Revision".to_owned(), Value::Int(1));
+    }
+    ctx
+}
+
+/// Helm's value coalescing drops null-valued keys from maps.
+fn without_nulls(values: &serde_json::Value) -> serde_json::Value {
+    match values {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        v => v.clone(),
+    }
+}
+
+/// Cases whose expectation depends on the chart model (part 3), not on
+/// the function library: Helm's `.Values` is a `common.Values`, which
+/// `dig` refuses.
+const CHART_MODEL_CASES: &[&str] = &["dig-values-error"];
+
+fn render(case: &Case) -> Result<String, String> {
+    let name = format!("{CHART}/templates/{}.yaml", case.name);
+    let mut set = TemplateSet::new(Arc::new(helm_funcs()));
+    set.parse(&name, &case.template)
+        .map_err(|e| e.helm_message())?;
+    set.render(&name, helm_context(&name, &case.values))
+        .map_err(|e| e.helm_message())
+}
+
+#[test]
+fn helm_funcs_match_conformance_table() {
+    let cases = cases();
+    assert!(cases.len() >= 100, "the table has {} cases", cases.len());
+    let mut failures = BTreeMap::new();
+    for case in cases
+        .iter()
+        .filter(|c| !CHART_MODEL_CASES.contains(&c.name.as_str()))
+    {
+        let want = match (&case.output, &case.error) {
+            (Some(out), None) => Ok(out.clone()),
+            (None, Some(err)) => Err(err.clone()),
+            _ => panic!("case {} needs exactly one of output, error", case.name),
+        };
+        let got = render(case);
+        if got != want {
+            failures.insert(
+                case.name.clone(),
+                format!(
+                    "template: {:?}\n  want: {want:?}\n  got:  {got:?}",
+                    case.template
+                ),
+            );
+        }
+    }
+    for (name, msg) in &failures {
+        eprintln!("FAIL {name}\n  {msg}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Helm: {:?}",
+        failures.len(),
+        cases.len(),
+        failures.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn helm_funcs_conformance_table_is_what_helm_renders() {
+    let Some(world) = World::get() else { return };
+    let out = std::process::Command::new("python3")
+        .arg(repo_root().join("tests/helm/gen_conformance.py"))
+        .args(["--data", "helmfuncs", "--check"])
+        .env("DEVLOOP_WORLD_HELM", world.var("DEVLOOP_WORLD_HELM"))
+        .env("DEVLOOP_WORLD_DIR", world.var("DEVLOOP_WORLD_DIR"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "Helm no longer renders the stored expectations:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn render_text(text: &str) -> String {
+    let mut set = TemplateSet::new(Arc::new(helm_funcs()));
+    set.parse("t", text).expect("parses");
+    set.render("t", Value::Nil).expect("renders")
+}
+
+#[test]
+fn helm_funcs_random_values_have_their_shape() {
+    let out = render_text(
+        "{{ randAlphaNum 12 }} {{ randAlpha 5 }} {{ randNumeric 4 }} {{ randAscii 6 | len }} {{ uuidv4 }} {{ randInt 3 5 }}",
+    );
+    let parts: Vec<&str> = out.split(' ').collect();
+    assert_eq!(parts.len(), 6, "{out}");
+    assert!(parts[0].len() == 12 && parts[0].chars().all(|c| c.is_ascii_alphanumeric()));
+    assert!(parts[1].len() == 5 && parts[1].chars().all(|c| c.is_ascii_alphabetic()));
+    assert!(parts[2].len() == 4 && parts[2].chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(parts[3], "6");
+    let uuid = parts[4];
+    let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "{uuid}");
+    assert_eq!(&uuid[14..15], "4", "{uuid}");
+    assert!("89ab".contains(&uuid[19..20]), "{uuid}");
+    assert!(["3", "4"].contains(&parts[5]), "{out}");
+    let a = render_text("{{ randAlphaNum 32 }}");
+    let b = render_text("{{ randAlphaNum 32 }}");
+    assert_ne!(a, b);
+    let shuffled = render_text("{{ shuffle \"abcdef\" }}");
+    let mut chars: Vec<char> = shuffled.chars().collect();
+    chars.sort_unstable();
+    assert_eq!(chars.into_iter().collect::<String>(), "abcdef");
+}
+
+#[test]
+fn helm_funcs_unknown_function_is_a_parse_error_naming_it() {
+    let mut set = TemplateSet::new(Arc::new(helm_funcs()));
+    let err = set
+        .parse("chart/templates/x.yaml", "a\n  {{ genCAx \"x\" }}")
+        .expect_err("unknown function");
+    assert_eq!(
+        err.helm_message(),
+        "parse error at (chart/templates/x.yaml:2): function \"genCAx\" not defined"
+    );
+}
