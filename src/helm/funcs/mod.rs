@@ -8,6 +8,7 @@
 //! not is simply absent, so a template calling it fails to parse with Go's
 //! `function "NAME" not defined` at its file and line.
 
+mod dates;
 mod dicts;
 mod encoding;
 mod helm;
@@ -15,6 +16,7 @@ mod json;
 mod lists;
 mod logic;
 mod math;
+mod misc;
 mod random;
 mod regex;
 mod semver;
@@ -34,6 +36,8 @@ pub fn helm_funcs() -> Funcs {
     lists::register(&mut funcs);
     dicts::register(&mut funcs);
     math::register(&mut funcs);
+    misc::register(&mut funcs);
+    dates::register(&mut funcs);
     encoding::register(&mut funcs);
     regex::register(&mut funcs);
     semver::register(&mut funcs);

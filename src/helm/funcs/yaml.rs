@@ -49,7 +49,9 @@ fn node(value: &Value) -> Option<Node> {
         Value::Int(i) | Value::Int64(i) => Node::Number(i.to_string()),
         Value::Byte(b) => Node::Number(b.to_string()),
         Value::Float(f) => Node::Number(float_text(*f)?),
-        Value::String(s) => Node::Str(s.to_string()),
+        // yaml.v2 reads the JSON text back: a raw NEL inside a quoted
+        // scalar is a line break, folded to a space.
+        Value::String(s) => Node::Str(s.replace('\u{85}', " ")),
         Value::List(l) => Node::Seq(l.borrow().iter().map(node).collect::<Option<_>>()?),
         Value::Map(m) => {
             let mut entries: Vec<(String, Node)> = m
@@ -420,10 +422,11 @@ fn is_blankz(c: Option<char>) -> bool {
     c.is_none_or(|c| c == ' ' || c == '\t' || is_break(c))
 }
 
-/// libyaml's `is_printable` (4-byte characters are not).
+/// go-yaml's `is_printable` (NEL is; 4-byte characters are not).
 fn is_printable(c: char) -> bool {
     let u = u32::from(c);
     c == '\n'
+        || c == '\u{85}'
         || (0x20..=0x7e).contains(&u)
         || (0xa0..=0xd7ff).contains(&u)
         || ((0xe000..=0xfffd).contains(&u) && u != 0xfeff)
