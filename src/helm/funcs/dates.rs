@@ -417,11 +417,13 @@ pub(super) fn register(f: &mut Funcs) {
         Signature::fixed(&[Param::String, Param::Any]),
         |_, args| Ok(Value::from(format(time_of(&args[1]), arg_str(args, 0)))),
     );
-    f.register(
-        "dateInZone",
-        Signature::fixed(&[Param::String, Param::Any, Param::String]),
-        |_, args| Ok(Value::from(format(time_of(&args[1]), arg_str(args, 0)))),
-    );
+    for name in ["dateInZone", "date_in_zone"] {
+        f.register(
+            name,
+            Signature::fixed(&[Param::String, Param::Any, Param::String]),
+            |_, args| Ok(Value::from(format(time_of(&args[1]), arg_str(args, 0)))),
+        );
+    }
     f.register("htmlDate", Signature::fixed(&[Param::Any]), |_, args| {
         Ok(Value::from(format(time_of(&args[0]), "2006-01-02")))
     });
@@ -455,7 +457,12 @@ pub(super) fn register(f: &mut Funcs) {
     f.register("unixEpoch", Signature::fixed(&[Param::Any]), |_, args| {
         Ok(Value::from(time_of(&args[0]).secs.to_string()))
     });
-    for (name, must) in [("dateModify", false), ("mustDateModify", true)] {
+    for (name, must) in [
+        ("dateModify", false),
+        ("date_modify", false),
+        ("mustDateModify", true),
+        ("must_date_modify", true),
+    ] {
         f.register(
             name,
             Signature::fixed(&[Param::String, Param::Any]),

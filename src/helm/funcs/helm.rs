@@ -1,7 +1,7 @@
 //! Helm's own functions: `include`, `tpl`, `required`, `fail`, `lookup`
 //! (the client-only stand-in, which the chart model may replace), and the
 //! serialisers `toYaml`/`fromYaml`/`fromYamlArray`, `toJson`/`fromJson`/
-//! `fromJsonArray` (and Sprig's `toPrettyJson`/`toRawJson`), `toToml`.
+//! `fromJsonArray` (and Sprig's `toPrettyJson`/`toRawJson`/`mustFromJson`).
 
 use std::collections::BTreeMap;
 
@@ -109,6 +109,12 @@ pub(super) fn register(f: &mut Funcs) {
             Err(e) => error_map(&e),
         })
     });
+    // Sprig's: any JSON value, or the error.
+    f.register(
+        "mustFromJson",
+        Signature::fixed(&[Param::String]),
+        |_, args| json::parse(arg_str(args, 0)).map_err(FuncError::new),
+    );
     f.register(
         "fromJsonArray",
         Signature::fixed(&[Param::String]),

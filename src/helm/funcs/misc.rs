@@ -29,6 +29,14 @@ pub(super) fn register(f: &mut Funcs) {
             });
         }
     }
+    f.register("hello", Signature::fixed(&[]), |_, _| {
+        Ok(Value::from("Hello!"))
+    });
+    // Sprig's `toDecimal`: an octal number (as text) in decimal; 0 if not one.
+    f.register("toDecimal", Signature::fixed(&[Param::Any]), |_, args| {
+        let text = crate::helm::template::fmt::display(&args[0]);
+        Ok(Value::Int64(i64::from_str_radix(&text, 8).unwrap_or(0)))
+    });
     f.register("tuple", Signature::variadic(&[], Param::Any), |_, args| {
         Ok(Value::list(args.to_vec()))
     });

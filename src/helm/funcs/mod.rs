@@ -21,6 +21,7 @@ mod random;
 mod regex;
 mod semver;
 mod strings;
+mod toml;
 mod yaml;
 
 use super::template::{FuncError, Funcs, Value, fmt};
@@ -43,6 +44,7 @@ pub fn helm_funcs() -> Funcs {
     semver::register(&mut funcs);
     random::register(&mut funcs);
     helm::register(&mut funcs);
+    toml::register(&mut funcs);
     funcs
 }
 

@@ -59,6 +59,14 @@ pub(super) fn register(f: &mut Funcs) {
             ))
         },
     );
+    f.register("randBytes", Signature::fixed(&[Param::Int]), |_, a| {
+        use base64::Engine as _;
+        let n = usize::try_from(arg_int(a, 0)).unwrap_or(0);
+        let bytes: Vec<u8> = (0..n).map(|_| random_u64().to_le_bytes()[0]).collect();
+        Ok(Value::from(
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+        ))
+    });
     f.register("uuidv4", Signature::fixed(&[]), |_, _| {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&random_u64().to_le_bytes());
