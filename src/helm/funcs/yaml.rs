@@ -683,7 +683,12 @@ pub(super) fn from_yaml(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Nil);
     }
-    let json: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    // sigs.k8s.io/yaml reads the first document only.
+    // yaml.v2 is YAML 1.1: `0777` is octal.
+    let mut options = serde_saphyr::Options::default();
+    options.legacy_octal_numbers = true;
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let json = docs.into_iter().next().unwrap_or_default();
     Ok(Value::from_json(&json))
 }
