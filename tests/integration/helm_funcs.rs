@@ -186,3 +186,82 @@ fn helm_funcs_unknown_function_is_a_parse_error_naming_it() {
         "parse error at (chart/templates/x.yaml:2): function \"genCAx\" not defined"
     );
 }
+
+/// `genCA` + `genSignedCert`: the CA is a CA, the leaf verifies against it
+/// and carries its SANs; a self-signed cert parses (checked with openssl,
+/// when the machine has it).
+#[test]
+fn helm_funcs_certificates_verify() {
+    let out = render_text(
+        "{{ $ca := genCA \"my-ca\" 365 }}{{ $c := genSignedCert \"svc.ns.svc\" (list \"10.0.0.1\") (list \"svc\" \"svc.ns.svc\") 30 $ca }}{{ $s := genSelfSignedCert \"self\" nil (list \"self.local\") 10 }}{{ $ca.Cert }}@@{{ $ca.Key }}@@{{ $c.Cert }}@@{{ $c.Key }}@@{{ $s.Cert }}@@{{ genPrivateKey \"ecdsa\" }}",
+    );
+    let parts: Vec<&str> = out.split("@@").collect();
+    assert_eq!(parts.len(), 6);
+    assert!(parts[0].starts_with("-----BEGIN CERTIFICATE-----"), "{out}");
+    assert!(parts[1].contains("PRIVATE KEY-----"), "{out}");
+    assert!(parts[5].contains("PRIVATE KEY-----"), "{out}");
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("writes");
+        path
+    };
+    let ca = write("ca.pem", parts[0]);
+    let leaf = write("leaf.pem", parts[2]);
+    let own = write("self.pem", parts[4]);
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let verified = run(&[
+        "verify".as_ref(),
+        "-CAfile".as_ref(),
+        ca.as_os_str(),
+        leaf.as_os_str(),
+    ]);
+    assert!(verified.contains("OK"), "{verified}");
+    let text = run(&[
+        "x509".as_ref(),
+        "-noout".as_ref(),
+        "-text".as_ref(),
+        "-in".as_ref(),
+        leaf.as_os_str(),
+    ]);
+    assert!(
+        text.contains("DNS:svc.ns.svc") && text.contains("IP Address:10.0.0.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CN=svc.ns.svc") || text.contains("CN = svc.ns.svc"),
+        "{text}"
+    );
+    let ca_text = run(&[
+        "x509".as_ref(),
+        "-noout".as_ref(),
+        "-text".as_ref(),
+        "-in".as_ref(),
+        ca.as_os_str(),
+    ]);
+    assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
+    run(&[
+        "x509".as_ref(),
+        "-noout".as_ref(),
+        "-in".as_ref(),
+        own.as_os_str(),
+    ]);
+}

@@ -8,6 +8,7 @@
 //! not is simply absent, so a template calling it fails to parse with Go's
 //! `function "NAME" not defined` at its file and line.
 
+mod crypto;
 mod dates;
 mod dicts;
 mod encoding;
@@ -39,6 +40,7 @@ pub fn helm_funcs() -> Funcs {
     math::register(&mut funcs);
     misc::register(&mut funcs);
     dates::register(&mut funcs);
+    crypto::register(&mut funcs);
     encoding::register(&mut funcs);
     regex::register(&mut funcs);
     semver::register(&mut funcs);
