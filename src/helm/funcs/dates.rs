@@ -486,6 +486,39 @@ pub(super) fn register(f: &mut Funcs) {
             },
         );
     }
+    f.register(
+        "durationRound",
+        Signature::fixed(&[Param::Any]),
+        |_, args| {
+            let ns: i128 = match &args[0] {
+                Value::String(s) => parse_duration(s).unwrap_or(0),
+                Value::Int64(i) => i128::from(*i),
+                v @ Value::Object(_) => {
+                    i128::from(Time::now().secs - time_of(v).secs) * 1_000_000_000
+                }
+                _ => 0,
+            };
+            let u = ns.unsigned_abs();
+            let (second, minute, hour) =
+                (1_000_000_000u128, 60_000_000_000u128, 3_600_000_000_000u128);
+            let (day, month, year) = (hour * 24, hour * 24 * 30, hour * 24 * 365);
+            let text = [
+                (year, "y"),
+                (month, "mo"),
+                (day, "d"),
+                (hour, "h"),
+                (minute, "m"),
+                (second, "s"),
+            ]
+            .iter()
+            .find(|(unit, _)| u > *unit)
+            .map_or_else(
+                || "0s".to_owned(),
+                |(unit, suffix)| format!("{}{suffix}", u / unit),
+            );
+            Ok(Value::from(text))
+        },
+    );
     f.register("ago", Signature::fixed(&[Param::Any]), |_, args| {
         let t = time_of(&args[0]);
         Ok(Value::from(duration_string(Time::now().secs - t.secs)))

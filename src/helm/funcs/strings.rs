@@ -179,6 +179,41 @@ pub(super) fn register(f: &mut Funcs) {
         },
     );
     f.register(
+        "wrap",
+        Signature::fixed(&[Param::Int, Param::String]),
+        |_, args| {
+            Ok(Value::from(wrap(
+                arg_str(args, 1),
+                arg_int(args, 0),
+                "\n",
+                false,
+            )))
+        },
+    );
+    f.register(
+        "wrapWith",
+        Signature::fixed(&[Param::Int, Param::String, Param::String]),
+        |_, args| {
+            Ok(Value::from(wrap(
+                arg_str(args, 2),
+                arg_int(args, 0),
+                arg_str(args, 1),
+                true,
+            )))
+        },
+    );
+    f.register(
+        "abbrevboth",
+        Signature::fixed(&[Param::Int, Param::Int, Param::String]),
+        |_, args| {
+            let (left, right, s) = (arg_int(args, 0), arg_int(args, 1), arg_str(args, 2));
+            if right < 4 || left > 0 && right < 7 {
+                return Ok(Value::from(s));
+            }
+            Ok(Value::from(abbreviate_full(s, left, right)))
+        },
+    );
+    f.register(
         "plural",
         Signature::fixed(&[Param::String, Param::String, Param::Int]),
         |_, args| {
@@ -379,4 +414,81 @@ fn words_joined(s: &str, connector: char) -> String {
         words.push(cur);
     }
     words.join(&connector.to_string())
+}
+
+/// goutils' `WrapCustom` (byte offsets, as Go's).
+fn wrap(s: &str, width: i64, newline: &str, long_words: bool) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let newline = if newline.is_empty() { "\n" } else { newline };
+    let width = usize::try_from(width.max(1)).unwrap_or(1);
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut offset = 0;
+    let mut out: Vec<u8> = Vec::new();
+    while len - offset > width {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = (width + offset + 1).min(len);
+        if let Some(i) = b[offset..end].iter().rposition(|&c| c == b' ') {
+            out.extend_from_slice(&b[offset..offset + i]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += i + 1;
+        } else if long_words {
+            out.extend_from_slice(&b[offset..offset + width]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += width;
+        } else {
+            let end = width + offset;
+            match b[end..].iter().position(|&c| c == b' ') {
+                None => {
+                    out.extend_from_slice(&b[offset..]);
+                    offset = len;
+                }
+                Some(i) => {
+                    out.extend_from_slice(&b[offset..end + i]);
+                    out.extend_from_slice(newline.as_bytes());
+                    offset = end + i + 1;
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&b[offset..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// goutils' `AbbreviateFull` (errors read as "").
+fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
+    let len = i64::try_from(s.len()).unwrap_or(i64::MAX);
+    let cut = |a: i64, b: i64| {
+        let (a, b) = (
+            usize::try_from(a).unwrap_or(0),
+            usize::try_from(b).unwrap_or(0),
+        );
+        String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned()
+    };
+    if s.is_empty() || max_width < 4 {
+        return String::new();
+    }
+    if len <= max_width {
+        return s.to_owned();
+    }
+    let mut offset = offset.min(len);
+    if len - offset < max_width - 3 {
+        offset = len - (max_width - 3);
+    }
+    if offset <= 4 {
+        return format!("{}...", cut(0, max_width - 3));
+    }
+    if max_width < 7 {
+        return String::new();
+    }
+    if offset + max_width - 3 < len {
+        let rest = cut(offset, len);
+        return format!("...{}", abbreviate_full(&rest, 0, max_width - 3));
+    }
+    format!("...{}", cut(len - (max_width - 3), len))
 }
