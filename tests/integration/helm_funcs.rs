@@ -265,3 +265,13 @@ fn helm_funcs_certificates_verify() {
         own.as_os_str(),
     ]);
 }
+
+/// The `*WithKey` variants sign with the key they are given (a PKCS#8 key
+/// from `genPrivateKey`).
+#[test]
+fn helm_funcs_certificates_with_key_keep_the_key() {
+    let out = render_text(
+        "{{ $k := genPrivateKey \"ecdsa\" }}{{ $ca := genCAWithKey \"ca\" 30 $k }}{{ $c := genSignedCertWithKey \"leaf\" nil (list \"a\") 3 $ca $k }}{{ $s := genSelfSignedCertWithKey \"s\" nil nil 3 $k }}{{ eq $ca.Key $k }} {{ eq $c.Key $k }} {{ eq $s.Key $k }}",
+    );
+    assert_eq!(out, "true true true");
+}

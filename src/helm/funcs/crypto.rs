@@ -137,7 +137,19 @@ fn list(v: &Value) -> Vec<String> {
 }
 
 fn make(p: CertificateParams, issuer: Option<&Certificate>) -> Result<Value, FuncError> {
-    let key = KeyPair::generate().map_err(|e| err(&e))?;
+    make_with(p, issuer, None)
+}
+
+/// Signs `p` with a new key, or the PEM `key` (PKCS#8) when given.
+fn make_with(
+    p: CertificateParams,
+    issuer: Option<&Certificate>,
+    key: Option<&str>,
+) -> Result<Value, FuncError> {
+    let key = match key {
+        Some(pem) => KeyPair::from_pem(pem).map_err(|e| err(&e))?,
+        None => KeyPair::generate().map_err(|e| err(&e))?,
+    };
     let cert = match issuer {
         None => p.self_signed(&key),
         Some(ca) => {
@@ -154,6 +166,7 @@ fn make(p: CertificateParams, issuer: Option<&Certificate>) -> Result<Value, Fun
     })))
 }
 
+#[allow(clippy::too_many_lines)] // one registration table
 pub(super) fn register(f: &mut Funcs) {
     f.register(
         "genCA",
@@ -184,15 +197,51 @@ pub(super) fn register(f: &mut Funcs) {
         },
     );
     f.register(
-        "genSignedCert",
+        "genCAWithKey",
+        Signature::fixed(&[Param::String, Param::Int, Param::String]),
+        |_, args| {
+            let p = params(
+                arg_str(args, 0),
+                &Value::Nil,
+                &Value::Nil,
+                arg_int(args, 1),
+                true,
+            )?;
+            make_with(p, None, Some(arg_str(args, 2)))
+        },
+    );
+    f.register(
+        "genSelfSignedCertWithKey",
         Signature::fixed(&[
             Param::String,
             Param::List,
             Param::List,
             Param::Int,
-            Param::Any,
+            Param::String,
         ]),
         |_, args| {
+            let p = params(
+                arg_str(args, 0),
+                &args[1],
+                &args[2],
+                arg_int(args, 3),
+                false,
+            )?;
+            make_with(p, None, Some(arg_str(args, 4)))
+        },
+    );
+    for (name, with_key) in [("genSignedCert", false), ("genSignedCertWithKey", true)] {
+        let mut sig = vec![
+            Param::String,
+            Param::List,
+            Param::List,
+            Param::Int,
+            Param::Any,
+        ];
+        if with_key {
+            sig.push(Param::String);
+        }
+        f.register(name, Signature::fixed(&sig), move |_, args| {
             let p = params(
                 arg_str(args, 0),
                 &args[1],
@@ -218,9 +267,9 @@ pub(super) fn register(f: &mut Funcs) {
                 key: key.to_string(),
                 params: ca_params,
             };
-            make(p, Some(&ca))
-        },
-    );
+            make_with(p, Some(&ca), with_key.then(|| arg_str(args, 5)))
+        });
+    }
     f.register(
         "genPrivateKey",
         Signature::fixed(&[Param::String]),
