@@ -191,7 +191,8 @@ impl Emitter {
             if i > 0 || !inline {
                 self.indent_to(indent);
             }
-            if k.contains(is_break) || k.chars().count() > 128 {
+            let complex = k.contains(is_break) || k.chars().count() > 128;
+            if complex {
                 // Not a simple key: `? key` on its own line, then `: value`.
                 self.put('?');
                 self.put(' ');
@@ -203,6 +204,16 @@ impl Emitter {
             }
             self.put(':');
             match v {
+                // After `? key`, libyaml starts a collection value on the
+                // `:` line, indented one step.
+                Node::Map(m) if complex && !m.is_empty() => {
+                    self.put(' ');
+                    self.map(m, indent + 2, true);
+                }
+                Node::Seq(s) if complex && !s.is_empty() => {
+                    self.put(' ');
+                    self.seq(s, indent + 2, true);
+                }
                 Node::Map(m) if !m.is_empty() => {
                     self.put('\n');
                     self.map(m, indent + 2, false);
