@@ -6,7 +6,15 @@
 //! its own file and registers itself; shared conversions (Sprig's `strval`,
 //! `cast.ToInt64`, `empty`) live here. A function Helm has and devloop does
 //! not is simply absent, so a template calling it fails to parse with Go's
-//! `function "NAME" not defined` at its file and line.
+//! `function "NAME" not defined` at its file and line. Absent today:
+//! `bcrypt`, `htpasswd` (no bcrypt without a duplicated crypto crate),
+//! `derivePassword`, `encryptAES`/`decryptAES` (no AES in the tree),
+//! `buildCustomCert` (needs X.509 parsing), `toYamlPretty` (yaml.v3's
+//! emitter). Helm itself drops Sprig's `env` and `expandenv`.
+//!
+//! `lookup` is registered as `helm template` has it (an empty map); the
+//! chart model replaces it (`Funcs::register("lookup", ...)`) to reach a
+//! cluster.
 
 mod crypto;
 mod dates;
