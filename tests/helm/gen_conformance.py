@@ -12,6 +12,8 @@ are global to a chart) or has its own values is rendered on its own.
 
     python3 tests/helm/gen_conformance.py           # regenerate expected.json
     python3 tests/helm/gen_conformance.py --check   # re-run Helm; fail if expected.json differs
+    python3 tests/helm/gen_conformance.py --data helmfuncs [--check]
+                                # another table: tests/data/helmfuncs (Helm's function library)
 
 When the oracle's venv exists (tests/world/up makes it) the script re-runs
 itself with that python and calls tests/world/helm_oracle.py's own `main` in
@@ -39,6 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "gotemplate"
+if "--data" in sys.argv[1:]:
+    DATA = ROOT / "tests" / "data" / sys.argv[sys.argv.index("--data") + 1]
 CHART = "conf"
 
 DEFAULT_VALUES = {

@@ -8,6 +8,7 @@ mod build_load;
 mod chart;
 mod cli;
 mod detect;
+mod helm_funcs;
 mod helm_template;
 mod install;
 mod standins;
