@@ -95,7 +95,7 @@ pub struct AppArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Detect the apps of this repo and show what init would scaffold (`--dry-run`)
+    /// Detect the apps of this repo and scaffold Dockerfile, chart, devloop.toml
     Init(init::InitArgs),
     /// Build each app's image once, push or load it, print the image reference
     Build(build::BuildArgs),

@@ -115,15 +115,6 @@ pub fn is_dockerfile(name: &str) -> bool {
         || name.ends_with(".Dockerfile")
 }
 
-/// Chart files init writes, relative to the app's chart directory.
-const CHART_FILES: &[&str] = &[
-    "Chart.yaml",
-    "values.yaml",
-    "templates/_helpers.tpl",
-    "templates/deployment.yaml",
-    "templates/service.yaml",
-];
-
 /// The files init would write for the app in `dir`, and those it keeps.
 /// `files` are the app's files (nested apps excluded), repo-relative.
 fn plan(tree: &Tree, dir: &str, files: &[String]) -> (Vec<String>, Vec<Kept>) {
@@ -158,9 +149,9 @@ fn plan(tree: &Tree, dir: &str, files: &[String]) -> (Vec<String>, Vec<Kept>) {
             reason: "an existing Helm chart is kept".to_owned(),
         }),
         None => write.extend(
-            CHART_FILES
+            crate::scaffold::chart::FILES
                 .iter()
-                .map(|f| tree::join(dir, &format!("chart/{f}"))),
+                .map(|(f, _)| tree::join(dir, &format!("chart/{f}"))),
         ),
     }
     if tree.contains("devloop.toml") {

@@ -5,10 +5,12 @@
 //! compiles them once; it owns the format (documented in `packs/README.md`),
 //! not its use: detection lives in [`crate::detect`].
 
+mod scaffold;
 mod spec;
 
 use std::sync::OnceLock;
 
+pub use scaffold::{Debug, DockerfileRule, Probe, RunRule, Scaffold};
 pub use spec::{
     Compiled, EntryRule, FrameworkRule, LanguageRule, ManifestRule, Marker, Pattern, PatternSet,
     PortRule, PortSource, Rx, Signal,
@@ -32,6 +34,8 @@ pub struct Pack {
     /// The pack's name (its directory under `packs/`).
     pub name: String,
     pub detect: Compiled,
+    /// What init writes for an app of this pack.
+    pub scaffold: Scaffold,
 }
 
 /// The packs compiled into devloop, in name order.
@@ -50,7 +54,16 @@ pub fn parse_all(files: &[(&str, &str)]) -> Result<Vec<Pack>, PackError> {
         let Some((dir, "pack.toml")) = path.rsplit_once('/') else {
             continue;
         };
-        packs.push(parse(dir, text)?);
+        let mut pack = parse(dir, text)?;
+        pack.scaffold.files = files
+            .iter()
+            .filter_map(|(p, t)| {
+                let (d, name) = p.split_once('/')?;
+                (d == dir && name != "pack.toml").then(|| (name.to_owned(), (*t).to_owned()))
+            })
+            .collect();
+        check_files(&pack)?;
+        packs.push(pack);
     }
     packs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(packs)
@@ -74,7 +87,28 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
     Ok(Pack {
         name: file.name,
         detect,
+        scaffold: Scaffold {
+            port: file.port,
+            dockerfile: file.dockerfile,
+            run: file.run,
+            debug: file.debug,
+            probe: file.probe,
+            files: Vec::new(),
+        },
     })
+}
+
+/// Every `[[dockerfile]]` names a file of the pack.
+fn check_files(pack: &Pack) -> Result<(), PackError> {
+    for rule in &pack.scaffold.dockerfile {
+        if pack.scaffold.file(&rule.file).is_none() {
+            return Err(PackError::Invalid {
+                pack: pack.name.clone(),
+                message: format!("[[dockerfile]] names {}, which the pack lacks", rule.file),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Compiles every regex of `pack` (see [`Rx`]).
