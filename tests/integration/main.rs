@@ -9,6 +9,7 @@ mod chart;
 mod cli;
 mod detect;
 mod helm_template;
+mod init;
 mod install;
 mod standins;
 mod support;
