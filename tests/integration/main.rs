@@ -10,6 +10,7 @@ mod cli;
 mod detect;
 mod helm_template;
 mod init;
+mod init_chart;
 mod init_e2e;
 mod install;
 mod standins;
