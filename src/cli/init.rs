@@ -17,7 +17,7 @@ use crate::config::names::release_name;
 use crate::context::Context;
 use crate::detect::{self, App, Report};
 use crate::error::{Error, Result};
-use crate::pack::{self, Pack};
+use crate::pack::Pack;
 use crate::scaffold::plan::{self, Choice};
 use crate::scaffold::writer::{self, Done, Outcome};
 
@@ -64,8 +64,10 @@ pub fn run(args: &InitArgs, ctx: &Context) -> Result<()> {
             Some("--path names the repo to look at".to_owned()),
         ));
     }
+    let packs = super::packs::load(ctx)?;
+    let packs = packs.as_slice();
     let started = Instant::now();
-    let report = detect::detect(&root)?;
+    let report = detect::detect_with(&root, packs);
     let elapsed = started.elapsed();
     if args.dry_run && ctx.printer.is_json() {
         ctx.printer.event(&report);
@@ -90,7 +92,6 @@ pub fn run(args: &InitArgs, ctx: &Context) -> Result<()> {
         }
         return Ok(());
     }
-    let packs = pack::embedded().map_err(|e| Error::Internal(e.to_string()))?;
     let selected = select(&report, &args.app)?;
     if selected.len() > 1 && (args.pack.is_some() || args.port.is_some() || args.name.is_some()) {
         return Err(Error::usage(

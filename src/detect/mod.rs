@@ -59,6 +59,11 @@ pub struct Kept {
 /// Detects the apps of the repo at `root`.
 pub fn detect(root: &Path) -> Result<Report> {
     let packs = pack::embedded().map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(detect_with(root, packs))
+}
+
+/// Detects the apps of the repo at `root` with `packs` (user packs included).
+pub fn detect_with(root: &Path, packs: &[Pack]) -> Report {
     let skip: Vec<&str> = packs
         .iter()
         .flat_map(|p| p.detect.skip_dirs.iter().map(String::as_str))
@@ -67,7 +72,7 @@ pub fn detect(root: &Path) -> Result<Report> {
     let root_name = root
         .file_name()
         .map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
-    Ok(detect_tree(&tree, packs, &root_name))
+    detect_tree(&tree, packs, &root_name)
 }
 
 /// Detects the apps of `tree`; `root_name` names an app at the root.

@@ -7,6 +7,7 @@
 
 mod scaffold;
 mod spec;
+pub mod user;
 
 use std::sync::OnceLock;
 
@@ -36,6 +37,15 @@ pub struct Pack {
     pub detect: Compiled,
     /// What init writes for an app of this pack.
     pub scaffold: Scaffold,
+    /// The pack.toml text, as written.
+    pub text: String,
+    /// The user pack's directory; `None` for an embedded pack.
+    pub origin: Option<std::path::PathBuf>,
+}
+
+/// The embedded files: (path relative to `packs/`, contents).
+pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
+    embedded::FILES
 }
 
 /// The packs compiled into devloop, in name order.
@@ -95,6 +105,8 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
             probe: file.probe,
             files: Vec::new(),
         },
+        text: text.to_owned(),
+        origin: None,
     })
 }
 

@@ -350,3 +350,56 @@ fn init_flags_and_best_guesses() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("devloop packs list"), "{}", out.stderr);
 }
+
+#[test]
+fn init_packs_list_show_and_user_packs_override_by_name() {
+    let out = run(devloop(&repo_root()).args(["packs", "list"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for name in ["python", "node", "go", "html", "rust", "java"] {
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(name)),
+            "{}",
+            out.stdout
+        );
+    }
+    let out = run(devloop(&repo_root()).args(["packs", "show", "go"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("# file: Dockerfile") && out.stdout.contains("name = \"go\""));
+    let out = run(devloop(&repo_root()).args(["packs", "show", "cobol"]));
+    assert_eq!(out.code, 1);
+
+    // A user pack named html replaces the embedded one, for `packs` and `init`.
+    let dir = temp_repo("userpack", &[("index.html", "<h1>hi</h1>\n")]);
+    let config = tempfile::tempdir().expect("tempdir");
+    let pack = config.path().join("devloop/packs/html");
+    std::fs::create_dir_all(&pack).expect("mkdir");
+    std::fs::write(
+        pack.join("pack.toml"),
+        "name = \"html\"\nport = 8181\n[[detect.language]]\nname = \"html\"\nextensions = [\"html\"]\n[[detect.manifest]]\nfile = \"index.html\"\nweight = 1\nmarker = \"weak\"\n[[dockerfile]]\nfile = \"Dockerfile\"\n[[run]]\ncommand = [\"my-server\"]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        pack.join("Dockerfile"),
+        "FROM busybox:1.37\nUSER 10001\nEXPOSE 1\n",
+    )
+    .expect("write");
+    let with_config = |args: &[&str]| {
+        run(devloop(dir.path())
+            .env("XDG_CONFIG_HOME", config.path())
+            .args(args))
+    };
+    let out = with_config(&["packs", "list"]);
+    let html = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("html"))
+        .expect("html");
+    assert!(html.contains(&pack.display().to_string()), "{html}");
+    let out = with_config(&["init", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dockerfile = std::fs::read_to_string(dir.path().join("Dockerfile")).expect("Dockerfile");
+    assert_eq!(
+        dockerfile,
+        "FROM busybox:1.37\nUSER 10001\nEXPOSE 8181\nCMD [\"my-server\"]\n"
+    );
+}
