@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{devloop, repo_root, run, temp_repo};
 
-/// Fixture repos, one or more per pack with a Dockerfile.
+/// Fixture repos: one or more per pack.
 pub const FIXTURES: &[&str] = &[
     "python-flask-pip",
     "python-fastapi-uv",
@@ -23,6 +23,19 @@ pub const FIXTURES: &[&str] = &[
     "go-plain-no-module",
     "static-html-site",
     "rust-axum",
+    "java-spring-boot-maven",
+    "kotlin-ktor-gradle",
+    "groovy-spring-boot-maven",
+    "ruby-sinatra",
+    "ruby-rails",
+    "php-laravel",
+    "dotnet-webapi",
+    // Packs without a Dockerfile yet: init writes the rest and warns.
+    "scala-sbt-akka-http",
+    "clojure-lein-ring",
+    "elixir-phoenix",
+    "erlang-cowboy-rebar3",
+    "swift-vapor",
 ];
 
 fn copy_dir(from: &Path, to: &Path) {
