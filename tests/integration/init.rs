@@ -314,6 +314,14 @@ fn init_scaffolds_several_apps_and_picks_with_app() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let toml = std::fs::read_to_string(dir.join("devloop.toml")).expect("read");
     insta::assert_snapshot!("init_several_apps_devloop_toml", toml);
+    // devloop's own config resolution takes what init wrote.
+    let config = run(devloop(&dir).arg("config"));
+    assert_eq!(config.code, 0, "{}", config.stderr);
+    assert!(
+        config.stdout.contains("debug.port        2345"),
+        "{}",
+        config.stdout
+    );
     assert!(dir.join("services/web/chart/values.yaml").is_file());
     let launch = std::fs::read_to_string(dir.join(".vscode/launch.json")).expect("read");
     assert!(launch.contains("devloop: api (delve)") && launch.contains("devloop: web (node)"));
