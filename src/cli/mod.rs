@@ -9,6 +9,7 @@ mod completions;
 mod config;
 mod init;
 mod man;
+mod packs;
 
 use std::path::PathBuf;
 
@@ -95,8 +96,10 @@ pub struct AppArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Detect the apps of this repo and show what init would scaffold (`--dry-run`)
+    /// Detect the apps of this repo and scaffold Dockerfile, chart, devloop.toml
     Init(init::InitArgs),
+    /// List the language packs or show one (`devloop packs list`, `devloop packs show NAME`)
+    Packs(packs::PacksArgs),
     /// Build each app's image once, push or load it, print the image reference
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
@@ -111,6 +114,7 @@ pub enum Command {
 pub fn run(command: Command, ctx: &Context) -> Result<()> {
     match command {
         Command::Init(args) => init::run(&args, ctx),
+        Command::Packs(args) => packs::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
         Command::Completions(args) => {

@@ -59,6 +59,11 @@ pub struct Kept {
 /// Detects the apps of the repo at `root`.
 pub fn detect(root: &Path) -> Result<Report> {
     let packs = pack::embedded().map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(detect_with(root, packs))
+}
+
+/// Detects the apps of the repo at `root` with `packs` (user packs included).
+pub fn detect_with(root: &Path, packs: &[Pack]) -> Report {
     let skip: Vec<&str> = packs
         .iter()
         .flat_map(|p| p.detect.skip_dirs.iter().map(String::as_str))
@@ -67,7 +72,7 @@ pub fn detect(root: &Path) -> Result<Report> {
     let root_name = root
         .file_name()
         .map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
-    Ok(detect_tree(&tree, packs, &root_name))
+    detect_tree(&tree, packs, &root_name)
 }
 
 /// Detects the apps of `tree`; `root_name` names an app at the root.
@@ -115,15 +120,6 @@ pub fn is_dockerfile(name: &str) -> bool {
         || name.ends_with(".Dockerfile")
 }
 
-/// Chart files init writes, relative to the app's chart directory.
-const CHART_FILES: &[&str] = &[
-    "Chart.yaml",
-    "values.yaml",
-    "templates/_helpers.tpl",
-    "templates/deployment.yaml",
-    "templates/service.yaml",
-];
-
 /// The files init would write for the app in `dir`, and those it keeps.
 /// `files` are the app's files (nested apps excluded), repo-relative.
 fn plan(tree: &Tree, dir: &str, files: &[String]) -> (Vec<String>, Vec<Kept>) {
@@ -158,9 +154,9 @@ fn plan(tree: &Tree, dir: &str, files: &[String]) -> (Vec<String>, Vec<Kept>) {
             reason: "an existing Helm chart is kept".to_owned(),
         }),
         None => write.extend(
-            CHART_FILES
+            crate::scaffold::chart::FILES
                 .iter()
-                .map(|f| tree::join(dir, &format!("chart/{f}"))),
+                .map(|(f, _)| tree::join(dir, &format!("chart/{f}"))),
         ),
     }
     if tree.contains("devloop.toml") {

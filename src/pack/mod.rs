@@ -5,10 +5,13 @@
 //! compiles them once; it owns the format (documented in `packs/README.md`),
 //! not its use: detection lives in [`crate::detect`].
 
+mod scaffold;
 mod spec;
+pub mod user;
 
 use std::sync::OnceLock;
 
+pub use scaffold::{Debug, DockerfileRule, Probe, RunRule, Scaffold};
 pub use spec::{
     Compiled, EntryRule, FrameworkRule, LanguageRule, ManifestRule, Marker, Pattern, PatternSet,
     PortRule, PortSource, Rx, Signal,
@@ -32,6 +35,17 @@ pub struct Pack {
     /// The pack's name (its directory under `packs/`).
     pub name: String,
     pub detect: Compiled,
+    /// What init writes for an app of this pack.
+    pub scaffold: Scaffold,
+    /// The pack.toml text, as written.
+    pub text: String,
+    /// The user pack's directory; `None` for an embedded pack.
+    pub origin: Option<std::path::PathBuf>,
+}
+
+/// The embedded files: (path relative to `packs/`, contents).
+pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
+    embedded::FILES
 }
 
 /// The packs compiled into devloop, in name order.
@@ -50,7 +64,16 @@ pub fn parse_all(files: &[(&str, &str)]) -> Result<Vec<Pack>, PackError> {
         let Some((dir, "pack.toml")) = path.rsplit_once('/') else {
             continue;
         };
-        packs.push(parse(dir, text)?);
+        let mut pack = parse(dir, text)?;
+        pack.scaffold.files = files
+            .iter()
+            .filter_map(|(p, t)| {
+                let (d, name) = p.split_once('/')?;
+                (d == dir && name != "pack.toml").then(|| (name.to_owned(), (*t).to_owned()))
+            })
+            .collect();
+        check_files(&pack)?;
+        packs.push(pack);
     }
     packs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(packs)
@@ -74,7 +97,30 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
     Ok(Pack {
         name: file.name,
         detect,
+        scaffold: Scaffold {
+            port: file.port,
+            dockerfile: file.dockerfile,
+            run: file.run,
+            debug: file.debug,
+            probe: file.probe,
+            files: Vec::new(),
+        },
+        text: text.to_owned(),
+        origin: None,
     })
+}
+
+/// Every `[[dockerfile]]` names a file of the pack.
+fn check_files(pack: &Pack) -> Result<(), PackError> {
+    for rule in &pack.scaffold.dockerfile {
+        if pack.scaffold.file(&rule.file).is_none() {
+            return Err(PackError::Invalid {
+                pack: pack.name.clone(),
+                message: format!("[[dockerfile]] names {}, which the pack lacks", rule.file),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Compiles every regex of `pack` (see [`Rx`]).

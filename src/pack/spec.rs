@@ -14,6 +14,15 @@ pub(super) struct PackFile {
     pub name: String,
     #[serde(default)]
     pub detect: DetectSpec,
+    /// The port an app listens on when detection found none.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub dockerfile: Vec<super::scaffold::DockerfileRule>,
+    #[serde(default)]
+    pub run: Vec<super::scaffold::RunRule>,
+    pub debug: Option<super::scaffold::Debug>,
+    #[serde(default)]
+    pub probe: super::scaffold::Probe,
 }
 
 #[derive(Debug, Default, Deserialize)]

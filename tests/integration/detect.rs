@@ -272,13 +272,19 @@ fn detect_init_path_flag() {
 }
 
 #[test]
-fn detect_init_refuses_without_dry_run() {
-    let dir = temp_repo("nodry", &[("go.mod", "module x\n")]);
+fn detect_init_dry_run_writes_nothing_and_checks_path() {
+    let dir = temp_repo(
+        "nodry",
+        &[("go.mod", "module x\n"), ("main.go", "package main\n")],
+    );
     let before = snapshot_tree(dir.path());
-    let out = run(devloop(dir.path()).arg("init"));
-    assert_eq!(out.code, 1);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(out.stderr.contains("--dry-run"), "{}", out.stderr);
+    let out = run(devloop(dir.path()).args(["init", "--dry-run"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("would create     Dockerfile"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(before, snapshot_tree(dir.path()));
     let out = run(devloop(dir.path()).args(["init", "--dry-run", "--path", "nope"]));
     assert_eq!(out.code, 1);
