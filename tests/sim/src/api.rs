@@ -1342,6 +1342,19 @@ pub fn delete_key(
             return Ok(Change::Put(new));
         }
         let has_finalizers = new["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        // Pods on a node with a kubelet terminate gracefully: the kubelet
+        // removes them once their containers have stopped.
+        let graceful_pod = rt.group.is_empty()
+            && rt.kind == "Pod"
+            && old["spec"]["nodeName"].is_string()
+            && shared.kubelet_active.load(std::sync::atomic::Ordering::SeqCst);
+        if graceful_pod {
+            let grace = grace.or_else(|| old["spec"]["terminationGracePeriodSeconds"].as_i64()).unwrap_or(30);
+            objects::meta_mut(&mut new).insert("deletionGracePeriodSeconds".into(), json!(grace));
+            if grace > 0 || has_finalizers {
+                return Ok(Change::Put(new));
+            }
+        }
         if has_finalizers {
             Ok(Change::Put(new))
         } else {

@@ -213,12 +213,23 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         "busybox:1.37"
     );
 
+    // The Deployment controller writes its status: wait until it settles.
+    let mut settled = md["resourceVersion"].clone();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = c.json(&["get", "deployment", "web"])["metadata"]["resourceVersion"].clone();
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+
     // get -o yaml feeds back into replace: nothing changes, generation stays.
     let yaml = c.ok(&["get", "deployment", "web", "-o", "yaml"]);
     c.ok_with(&["replace", "-f", "-"], Some(&yaml));
     let again = c.json(&["get", "deployment", "web"]);
     assert_eq!(again["metadata"]["generation"], 1);
-    assert_eq!(again["metadata"]["resourceVersion"], md["resourceVersion"]);
+    assert_eq!(again["metadata"]["resourceVersion"], settled);
 
     // A changed spec bumps generation.
     let bigger = yaml.replace("replicas: 1", "replicas: 2");
