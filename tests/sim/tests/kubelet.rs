@@ -330,3 +330,158 @@ spec:
     ]);
     c.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one story, step by step
+async fn liveness_restarts_and_deletion_waits_for_the_grace_period() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let image = common::busybox_in_registry(&c.world);
+    // Liveness (exec) fails once /tmp/alive is gone: Killing, then a restart.
+    // A tcpSocket readiness probe on the server keeps the pod Ready meanwhile.
+    c.apply(&format!(
+        r"
+apiVersion: v1
+kind: Pod
+metadata: {{name: live}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: {image}
+    command: [sh, -c, 'touch /tmp/alive; (sleep 2; rm /tmp/alive) & exec httpd -f -p 9090 -h /']
+    readinessProbe:
+      tcpSocket: {{port: 9090}}
+      periodSeconds: 1
+    livenessProbe:
+      exec: {{command: [test, -f, /tmp/alive]}}
+      initialDelaySeconds: 1
+      periodSeconds: 1
+      failureThreshold: 2
+"
+    ));
+    let events = c.until(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=live",
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ],
+        40,
+        |o| o.contains("Killing: Container app failed liveness probe, will be restarted"),
+    );
+    assert!(
+        events.contains("Unhealthy: Liveness probe failed"),
+        "{events}"
+    );
+    c.until(
+        &[
+            "get",
+            "pod",
+            "live",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].restartCount}",
+        ],
+        40,
+        |o| o.parse::<u32>().is_ok_and(|n| n >= 1),
+    );
+
+    // A process that ignores SIGTERM: deletion waits the grace period
+    // (the pod is listed as Terminating meanwhile), then kills it.
+    c.apply(&format!(
+        r"
+apiVersion: v1
+kind: Pod
+metadata: {{name: stubborn}}
+spec:
+  terminationGracePeriodSeconds: 4
+  containers:
+  - name: app
+    image: {image}
+    command: [sh, -c, 'trap true TERM; while true; do sleep 1; done']
+"
+    ));
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/stubborn",
+        "--timeout=60s",
+    ]);
+    let before = c.containers().len();
+    let t = std::time::Instant::now();
+    let mut child = Command::new("kubectl")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", c.dir.path())
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .args(["delete", "pod", "stubborn"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl runs");
+    let table = c.until(&["get", "pod", "stubborn"], 10, |o| {
+        o.contains("Terminating")
+    });
+    assert!(table.contains("Terminating"), "{table}");
+    let status = child.wait().expect("kubectl delete finishes");
+    assert!(status.success());
+    let waited = t.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(3),
+        "deleted after {waited:?}"
+    );
+    assert!(
+        c.containers().len() + 2 <= before,
+        "containers left: {:?}",
+        c.containers()
+    );
+    eprintln!("graceful delete took {waited:?}");
+    c.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leftovers_of_a_dead_simulator_are_removed_at_start() {
+    let Some(world) = common::world() else { return };
+    let busybox = world
+        .get("DEVLOOP_WORLD_BUSYBOX")
+        .cloned()
+        .unwrap_or_else(|| "busybox:1.37".into());
+    // A container labelled by a simulator process that no longer exists.
+    let dead_pid = "999999999";
+    let id = docker(
+        &[
+            "create",
+            "--label",
+            &format!("devloop-sim.pid={dead_pid}"),
+            "--label",
+            "devloop-sim.instance=dead",
+            &busybox,
+            "true",
+        ],
+        None,
+        None,
+    );
+    let id = id.trim().to_owned();
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let left = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            "label=devloop-sim.instance=dead",
+        ])
+        .output()
+        .expect("docker runs");
+    assert!(
+        !String::from_utf8_lossy(&left.stdout).contains(&id),
+        "leftover {id} still there"
+    );
+    c.sim.shutdown().await;
+}
