@@ -82,6 +82,11 @@ async fn rollout_status_history_undo_scale_and_delete() {
     assert!(events.contains("Scaled up replica set web-"), "{events}");
     assert!(events.contains("Scaled down replica set web-"), "{events}");
 
+    let table = c.ok(&["get", "events"]);
+    assert!(table.starts_with("LAST SEEN   TYPE     REASON"), "{table}");
+    assert!(table.contains("deployment/web"), "{table}");
+    assert!(table.contains("ScalingReplicaSet"), "{table}");
+
     // Undo goes back to revision 1's template (as revision 3).
     c.ok(&["rollout", "undo", "deployment/web"]);
     c.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
