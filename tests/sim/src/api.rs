@@ -1297,6 +1297,13 @@ fn delete(
         .and_then(|g| g.parse::<i64>().ok())
         .or_else(|| opts["gracePeriodSeconds"].as_i64());
     let pre = &opts["preconditions"];
+    let policy = ctx
+        .q("propagationPolicy")
+        .or_else(|| opts["propagationPolicy"].as_str())
+        .or_else(|| (opts["orphanDependents"] == true).then_some("Orphan"));
+    if !dry_run {
+        crate::controllers::gc::mark(shared, &t.key(name), policy);
+    }
     let v = delete_key(shared, &t.rt, &t.key(name), dry_run, grace, pre)?;
     Ok(with_version(&t.rt, &v))
 }

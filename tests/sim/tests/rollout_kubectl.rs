@@ -185,3 +185,29 @@ spec:
     // At stop, the kubelet removes its own containers.
     assert!(common::containers_of(&instance).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_and_orphan_cascades() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let image = common::busybox_in_registry(&c.world);
+    c.apply(&web(&image, 1, "fg"));
+    c.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    // Foreground: kubectl returns once the Deployment is gone, which is
+    // after its ReplicaSet and pods (and their containers) are.
+    c.ok(&["delete", "deployment", "web", "--cascade=foreground"]);
+    let left = c.ok(&["get", "deploy,rs,pods", "-o", "name"]);
+    assert!(left.trim().is_empty(), "left behind:\n{left}");
+
+    // Orphan: the ReplicaSet and its pod stay, released from their owner.
+    c.apply(&web(&image, 1, "orphan"));
+    c.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    c.ok(&["delete", "deployment", "web", "--cascade=orphan"]);
+    let rs = c.ok(&["get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.metadata.name} owners={.metadata.ownerReferences}{\"\\n\"}{end}"]);
+    assert_eq!(rs.lines().count(), 1, "{rs}");
+    assert!(rs.trim_end().ends_with("owners="), "{rs}");
+    let pods = c.ok(&["get", "pods", "-l", "app=web", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 1, "{pods}");
+    c.sim.shutdown().await;
+}

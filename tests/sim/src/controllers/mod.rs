@@ -8,6 +8,7 @@
 
 pub mod deployment;
 pub mod events;
+pub mod gc;
 pub mod replicaset;
 pub mod scheduler;
 
@@ -38,6 +39,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         deployment::sync_all(&shared);
         replicaset::sync_all(&shared);
         scheduler::sync_all(&shared);
+        gc::sync_all(&shared);
     }
 }
 
