@@ -457,3 +457,34 @@ fn sync(shared: &Arc<Shared>, d: &Value, mut rss: Vec<Arc<Value>>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_hashes_use_the_safe_alphabet_and_follow_the_template() {
+        let a = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}});
+        let b = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x:2"}]}});
+        let ha = template_hash(&a, 0);
+        assert_eq!(ha, template_hash(&a, 0));
+        assert_ne!(ha, template_hash(&b, 0));
+        assert_ne!(ha, template_hash(&a, 1));
+        assert!(
+            ha.chars()
+                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
+            "{ha}"
+        );
+        assert!((8..=10).contains(&ha.len()), "{ha}");
+    }
+
+    #[test]
+    fn surge_rounds_up_and_unavailable_down() {
+        use super::super::int_or_percent;
+        assert_eq!(int_or_percent(&Value::Null, 3, true, "25%"), 1);
+        assert_eq!(int_or_percent(&Value::Null, 3, false, "25%"), 0);
+        assert_eq!(int_or_percent(&json!("50%"), 5, true, "25%"), 3);
+        assert_eq!(int_or_percent(&json!("50%"), 5, false, "25%"), 2);
+        assert_eq!(int_or_percent(&json!(2), 5, false, "25%"), 2);
+    }
+}

@@ -221,3 +221,38 @@ pub fn quantity(v: &Value) -> f64 {
     }
     s.parse().unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_fits() {
+        assert!((quantity(&json!("100m")) - 0.1).abs() < 1e-9);
+        assert!((quantity(&json!("128Mi")) - 134_217_728.0).abs() < 1.0);
+        assert!((quantity(&json!("1G")) - 1e9).abs() < 1.0);
+        assert!((quantity(&json!(2)) - 2.0).abs() < 1e-9);
+        let node = json!({
+            "metadata": {"labels": {"kubernetes.io/os": "linux"}},
+            "spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"cpu": "2", "memory": "4Gi"}},
+        });
+        let tolerating = json!({"spec": {"tolerations": [{"key": "dedicated", "operator": "Exists"}], "containers": [{"resources": {"requests": {"cpu": "500m"}}}]}});
+        assert_eq!(fits(&node, &tolerating, (0.0, 0.0)), Ok(()));
+        assert_eq!(
+            fits(&node, &tolerating, (1.8, 0.0)),
+            Err("1 Insufficient cpu".to_owned())
+        );
+        let intolerant = json!({"spec": {"containers": [{}]}});
+        assert_eq!(
+            fits(&node, &intolerant, (0.0, 0.0)),
+            Err("1 node(s) had untolerated taint {dedicated: gpu}".to_owned())
+        );
+        let elsewhere =
+            json!({"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}, "containers": [{}]}});
+        assert!(
+            fits(&node, &elsewhere, (0.0, 0.0))
+                .is_err_and(|e| e.contains("node affinity/selector"))
+        );
+    }
+}
