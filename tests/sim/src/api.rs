@@ -1354,6 +1354,13 @@ fn delete(
         .and_then(|g| g.parse::<i64>().ok())
         .or_else(|| opts["gracePeriodSeconds"].as_i64());
     let pre = &opts["preconditions"];
+    let policy = ctx
+        .q("propagationPolicy")
+        .or_else(|| opts["propagationPolicy"].as_str())
+        .or_else(|| (opts["orphanDependents"] == true).then_some("Orphan"));
+    if !dry_run {
+        crate::controllers::gc::mark(shared, &t.key(name), policy);
+    }
     let v = delete_key(shared, &t.rt, &t.key(name), dry_run, grace, pre)?;
     Ok(with_version(&t.rt, &v))
 }
@@ -1399,6 +1406,19 @@ pub fn delete_key(
             return Ok(Change::Put(new));
         }
         let has_finalizers = new["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        // Pods on a node with a kubelet terminate gracefully: the kubelet
+        // removes them once their containers have stopped.
+        let graceful_pod = rt.group.is_empty()
+            && rt.kind == "Pod"
+            && old["spec"]["nodeName"].is_string()
+            && shared.kubelet_active.load(std::sync::atomic::Ordering::SeqCst);
+        if graceful_pod {
+            let grace = grace.or_else(|| old["spec"]["terminationGracePeriodSeconds"].as_i64()).unwrap_or(30);
+            objects::meta_mut(&mut new).insert("deletionGracePeriodSeconds".into(), json!(grace));
+            if grace > 0 || has_finalizers {
+                return Ok(Change::Put(new));
+            }
+        }
         if has_finalizers {
             Ok(Change::Put(new))
         } else {

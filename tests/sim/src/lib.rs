@@ -12,8 +12,10 @@
 
 mod api;
 mod apply;
+mod controllers;
 mod discovery;
 mod fields;
+mod kubelet;
 mod objects;
 mod patch;
 mod proto;
@@ -109,6 +111,9 @@ pub(crate) struct Shared {
     /// The next Service cluster IP (10.96.0.0/12) and node port to hand out.
     next_cluster_ip: std::sync::atomic::AtomicU32,
     next_node_port: std::sync::atomic::AtomicU32,
+    /// Whether a kubelet runs (then pods on the node are deleted gracefully:
+    /// they stay Terminating until the kubelet has stopped their containers).
+    kubelet_active: std::sync::atomic::AtomicBool,
 }
 
 /// A running simulator. Dropping it without [`Sim::shutdown`] stops it too.
@@ -117,6 +122,10 @@ pub struct Sim {
     world: BTreeMap<String, String>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The controllers and the kubelet (when the world has a Docker engine).
+    workers: Vec<JoinHandle<()>>,
+    /// The kubelet's instance id (its containers' `devloop-sim.instance` label).
+    kubelet_instance: Option<String>,
 }
 
 impl Sim {
@@ -153,16 +162,39 @@ impl Sim {
             kill,
             next_cluster_ip: std::sync::atomic::AtomicU32::new(10),
             next_node_port: std::sync::atomic::AtomicU32::new(30_000),
+            kubelet_active: std::sync::atomic::AtomicBool::new(false),
         });
         bootstrap(&shared);
         let (stop, stop_rx) = watch::channel(false);
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
-        let task = tokio::spawn(serve(listener, acceptor, Arc::clone(&shared), stop_rx));
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            Arc::clone(&shared),
+            stop_rx.clone(),
+        ));
+        let mut workers = vec![tokio::spawn(controllers::run(
+            Arc::clone(&shared),
+            stop_rx.clone(),
+        ))];
+        let mut kubelet_instance = None;
+        if options.world.contains_key("DOCKER_HOST") {
+            let kubelet = kubelet::start(Arc::clone(&shared), &options.world)
+                .await
+                .map_err(SimError)?;
+            kubelet_instance = Some(kubelet.instance.clone());
+            shared
+                .kubelet_active
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            workers.push(tokio::spawn(kubelet::run(kubelet, stop_rx)));
+        }
         Ok(Sim {
             shared,
             world: options.world,
             stop,
             task: Some(task),
+            workers,
+            kubelet_instance,
         })
     }
 
@@ -186,6 +218,12 @@ impl Sim {
 
     pub fn world(&self) -> &BTreeMap<String, String> {
         &self.world
+    }
+
+    /// The kubelet's instance id, which every pod container carries as label
+    /// `devloop-sim.instance` (`None` without a Docker engine in the world).
+    pub fn kubelet_instance(&self) -> Option<&str> {
+        self.kubelet_instance.as_deref()
     }
 
     /// A kubeconfig whose context `devloop-sim` reaches this simulator
@@ -235,6 +273,10 @@ impl Sim {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        for w in std::mem::take(&mut self.workers) {
+            let _ = w.await;
+        }
+        self.kubelet_instance = None;
     }
 
     fn stop_now(&self) {
@@ -246,6 +288,26 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.stop_now();
+        // Dropped without `shutdown`: the kubelet may not get to clean up
+        // (the runtime may be going away), so remove its containers here.
+        if let Some(instance) = &self.kubelet_instance {
+            let label = format!("label={}={instance}", kubelet::docker::INSTANCE);
+            if let Ok(out) = std::process::Command::new("docker")
+                .args(["ps", "-aq", "--filter", &label])
+                .output()
+            {
+                let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                if !ids.is_empty() {
+                    let _ = std::process::Command::new("docker")
+                        .args(["rm", "-f"])
+                        .args(&ids)
+                        .output();
+                }
+            }
+        }
     }
 }
 

@@ -94,6 +94,48 @@ fn columns(rt: &ResourceType, crd: Option<&Value>) -> Vec<Column> {
                 or_none(o["spec"]["nodeName"].as_str().unwrap_or("").to_owned())
             }));
         }
+        ("", "Event") => {
+            // The real event printer: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
+            cols.clear();
+            cols.push(col("Last Seen", 0, |o| {
+                let last = o["lastTimestamp"]
+                    .as_str()
+                    .or_else(|| o["eventTime"].as_str())
+                    .or_else(|| meta_str(o, "creationTimestamp"));
+                json!(objects::human_age(last))
+            }));
+            cols.push(col("Type", 0, |o| json!(o["type"].as_str().unwrap_or(""))));
+            cols.push(col("Reason", 0, |o| {
+                json!(o["reason"].as_str().unwrap_or(""))
+            }));
+            cols.push(col("Object", 0, |o| {
+                let i = &o["involvedObject"];
+                json!(format!(
+                    "{}/{}",
+                    i["kind"].as_str().unwrap_or("").to_lowercase(),
+                    i["name"].as_str().unwrap_or("")
+                ))
+            }));
+            cols.push(col("Subobject", 1, |o| {
+                json!(o["involvedObject"]["fieldPath"].as_str().unwrap_or(""))
+            }));
+            cols.push(col("Source", 1, |o| {
+                let s = &o["source"];
+                json!(match (s["component"].as_str(), s["host"].as_str()) {
+                    (Some(c), Some(h)) => format!("{c}, {h}"),
+                    (Some(c), None) => c.to_owned(),
+                    _ => String::new(),
+                })
+            }));
+            cols.push(col("Message", 0, |o| {
+                json!(o["message"].as_str().unwrap_or(""))
+            }));
+            cols.push(col("First Seen", 1, |o| {
+                json!(objects::human_age(o["firstTimestamp"].as_str()))
+            }));
+            cols.push(col("Count", 1, |o| json!(o["count"].as_i64().unwrap_or(1))));
+            cols.push(col("Name", 1, |o| json!(meta_str(o, "name").unwrap_or(""))));
+        }
         ("apps", "Deployment") => {
             cols.push(col("Ready", 0, |o| {
                 json!(format!(

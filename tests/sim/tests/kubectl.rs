@@ -184,6 +184,20 @@ metadata: {name: web}
 spec: {selector: {matchLabels: {app: web}}, endpoints: [{port: http}]}
 "#;
 
+/// The Deployment controller writes `web`'s status: its resourceVersion once
+/// no write came for 300 ms.
+fn settled_resource_version(c: &Cluster, mut settled: serde_json::Value) -> serde_json::Value {
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = c.json(&["get", "deployment", "web"])["metadata"]["resourceVersion"].clone();
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    settled
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_f_stores_a_whole_chart_and_get_round_trips() {
     let c = Cluster::start().await;
@@ -213,12 +227,14 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
         "busybox:1.37"
     );
 
+    let settled = settled_resource_version(&c, md["resourceVersion"].clone());
+
     // get -o yaml feeds back into replace: nothing changes, generation stays.
     let yaml = c.ok(&["get", "deployment", "web", "-o", "yaml"]);
     c.ok_with(&["replace", "-f", "-"], Some(&yaml));
     let again = c.json(&["get", "deployment", "web"]);
     assert_eq!(again["metadata"]["generation"], 1);
-    assert_eq!(again["metadata"]["resourceVersion"], md["resourceVersion"]);
+    assert_eq!(again["metadata"]["resourceVersion"], settled);
 
     // A changed spec bumps generation.
     let bigger = yaml.replace("replicas: 1", "replicas: 2");
