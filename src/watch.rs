@@ -89,9 +89,10 @@ pub fn watch(
     let slot: Arc<Mutex<Option<Debouncer>>> = Arc::new(Mutex::new(None));
     let handler_slot = Arc::clone(&slot);
     let handler_ignore = Arc::clone(ignore);
+    let handler_roots = roots.to_vec();
     let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         let Ok(events) = result else { return };
-        let changes = translate(&events, &*handler_ignore, &handler_slot);
+        let changes = translate(&events, &handler_roots, &*handler_ignore, &handler_slot);
         if !changes.is_empty() {
             // The receiver is gone only when the session ended.
             let _ = tx.send(changes);
@@ -168,11 +169,26 @@ fn is_ignored(path: &Path, is_dir: bool, ignore: &IgnoreFn) -> bool {
 /// Turns debounced events into changes, adding watches for new directories.
 fn translate(
     events: &[DebouncedEvent],
+    roots: &[PathBuf],
     ignore: &IgnoreFn,
     slot: &Mutex<Option<Debouncer>>,
 ) -> ChangeSet {
     let mut changes = ChangeSet::new();
     for event in events {
+        if event.need_rescan() {
+            // The kernel dropped events (its inotify queue holds 16384 by
+            // default; a large checkout overflows it). Say so, and watch any
+            // directory that appeared meanwhile.
+            changes.mark_rescan();
+            if let Ok(mut guard) = slot.lock()
+                && let Some(debouncer) = guard.as_mut()
+            {
+                for root in roots {
+                    let _ = watch_tree(debouncer, root, ignore, &mut |_| {});
+                }
+            }
+            continue;
+        }
         let kinds: Vec<(usize, ChangeKind)> = match event.kind {
             EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                 vec![(0, ChangeKind::Created)]

@@ -16,6 +16,9 @@ pub enum ChangeKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChangeSet {
     changes: BTreeMap<PathBuf, ChangeKind>,
+    /// Events were lost (the kernel's inotify queue overflowed, as a large
+    /// `git checkout` can make it): any file may have changed.
+    rescan: bool,
 }
 
 impl ChangeSet {
@@ -46,13 +49,24 @@ impl ChangeSet {
 
     /// Adds every change of `other`, in order, as if recorded after ours.
     pub fn merge(&mut self, other: ChangeSet) {
+        self.rescan |= other.rescan;
         for (path, kind) in other.changes {
             self.record(path, kind);
         }
     }
 
+    /// Records that events were lost, so the listed paths are not all that changed.
+    pub fn mark_rescan(&mut self) {
+        self.rescan = true;
+    }
+
+    /// Whether events were lost and everything must be looked at again.
+    pub fn needs_rescan(&self) -> bool {
+        self.rescan
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && !self.rescan
     }
 
     pub fn len(&self) -> usize {
@@ -95,6 +109,16 @@ mod tests {
             let got = set.iter().next().map(|(_, k)| k);
             assert_eq!(got, want, "{events:?}");
         }
+    }
+
+    #[test]
+    fn a_lost_event_marks_the_whole_batch() {
+        let mut batch = ChangeSet::new();
+        let mut lost = ChangeSet::new();
+        lost.mark_rescan();
+        assert!(!lost.is_empty(), "a rescan alone is a change");
+        batch.merge(lost);
+        assert!(batch.needs_rescan());
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub struct SyncFile {
 pub enum Plan {
     /// Nothing this app cares about changed.
     Idle,
-    /// devloop.toml changed: reload the configuration and restart the session.
+    /// devloop.toml changed, or file events were lost: reload the
+    /// configuration and restart the session.
     Reload,
     /// Build a new image and deploy it; `trigger` is what caused it.
     Rebuild { trigger: Vec<PathBuf> },
@@ -51,6 +52,11 @@ pub struct AppLayout<'a> {
 
 /// Decides what `changes` need for the app laid out as `app`.
 pub fn plan(changes: &ChangeSet, app: &AppLayout<'_>) -> Plan {
+    // Events were lost: nothing can be ruled out, so start over from what is
+    // on disk (content digests keep that cheap when little changed).
+    if changes.needs_rescan() {
+        return Plan::Reload;
+    }
     let mut rebuild = Vec::new();
     let mut redeploy = Vec::new();
     let mut sync = Vec::new();
@@ -206,5 +212,21 @@ mod tests {
         for (changes, want) in cases {
             assert_eq!(layout_plan(changes), want, "{changes:?}");
         }
+    }
+
+    #[test]
+    fn lost_events_restart_the_session() {
+        let in_context = |_: &Path| true;
+        let sync_target = |_: &Path| None;
+        let layout = AppLayout {
+            config_file: None,
+            chart: Path::new("/repo/app/chart"),
+            values: &[],
+            in_context: &in_context,
+            sync_target: &sync_target,
+        };
+        let mut changes: ChangeSet = [("/repo/app/README.md", Modified)].into_iter().collect();
+        changes.mark_rescan();
+        assert_eq!(plan(&changes, &layout), Plan::Reload);
     }
 }
