@@ -294,6 +294,19 @@ async fn diff_shows_what_apply_would_change() {
     let c = Cluster::start().await;
     let first = deploy(1, "busybox:1.37", &[("A", "1")], None);
     c.ok_with(&["apply", "--server-side", "-f", "-"], Some(&first));
+    // The Deployment controller annotates the revision and writes status
+    // right after the apply: diff against the settled object, as a user would.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..50 {
+        let now = c.json(&["get", "deploy", "web"]);
+        let annotated =
+            now["metadata"]["annotations"]["deployment.kubernetes.io/revision"].is_string();
+        if annotated && now["metadata"]["resourceVersion"] == last["metadata"]["resourceVersion"] {
+            break;
+        }
+        last = now;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
     for mode in [&["diff"][..], &["diff", "--server-side"][..]] {
         let same = c.run_with(&[mode, &["-f", "-"]].concat(), Some(&first));
         assert_eq!(same.code, 0, "{mode:?}: {}\n{}", same.stdout, same.stderr);
