@@ -112,11 +112,27 @@ async fn apply_owns_merges_removes_and_conflicts_until_forced() {
         "create, sidecar, env removal"
     );
     // Re-applying the same configuration is a no-op: same resourceVersion.
+    // The Deployment controller writes status after each change; wait until
+    // it is done, so only the apply could move the resourceVersion.
+    let mut settled = d.metadata.resource_version.clone();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = deploys
+            .get("web")
+            .await
+            .expect("get")
+            .metadata
+            .resource_version;
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
     let again = deploys
         .patch("web", &pp, &Patch::Apply(deployment(1, &web)))
         .await
         .expect("no-op apply");
-    assert_eq!(again.metadata.resource_version, d.metadata.resource_version);
+    assert_eq!(again.metadata.resource_version, settled);
 
     conflicts_until_forced(&deploys, &deployment(1, &web)).await;
     sim.shutdown().await;
