@@ -4,97 +4,10 @@
 //! `apply --server-side`, conflicts between field managers and
 //! `--force-conflicts`, field removal, `diff`.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
-use devloop_sim::{Sim, SimOptions};
+use common::Cluster;
 use serde_json::Value;
-
-struct Cluster {
-    sim: Sim,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let sim = Sim::start(SimOptions::default()).await.expect("sim starts");
-        let dir = tempfile::Builder::new()
-            .prefix("devloop-sim-apply")
-            .tempdir()
-            .expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, sim.kubeconfig_yaml()).expect("write kubeconfig");
-        Cluster {
-            sim,
-            dir,
-            kubeconfig,
-        }
-    }
-
-    fn command(&self, kubeconfig: &PathBuf, args: &[&str]) -> Command {
-        let mut cmd = Command::new("kubectl");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("LANG", "C.UTF-8")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args);
-        cmd
-    }
-
-    fn run_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
-        let mut child = self
-            .command(&self.kubeconfig, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl runs (it is preinstalled on every machine)");
-        let mut pipe = child.stdin.take().expect("stdin");
-        if let Some(text) = stdin {
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        drop(pipe);
-        let out = child.wait_with_output().expect("kubectl finishes");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs kubectl and insists it succeeds; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_with(args, None)
-    }
-
-    fn ok_with(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run_with(args, stdin);
-        assert_eq!(
-            out.code, 0,
-            "kubectl {args:?} failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).expect("kubectl prints JSON")
-    }
-}
 
 /// The web Deployment with `replicas`, `image`, env vars and an extra label.
 fn deploy(replicas: u32, image: &str, env: &[(&str, &str)], tier: Option<&str>) -> String {
@@ -150,7 +63,7 @@ fn env_names(obj: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_side_apply_then_server_side_migrates_ownership() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok_with(
         &["apply", "-f", "-"],
         Some(&deploy(
@@ -236,7 +149,7 @@ async fn client_side_apply_then_server_side_migrates_ownership() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_field_manager_conflicts_until_forced() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok_with(
         &["apply", "--server-side", "-f", "-"],
         Some(&deploy(1, "busybox:1.37", &[("A", "1")], None)),
@@ -291,7 +204,7 @@ async fn a_second_field_manager_conflicts_until_forced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_shows_what_apply_would_change() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let first = deploy(1, "busybox:1.37", &[("A", "1")], None);
     c.ok_with(&["apply", "--server-side", "-f", "-"], Some(&first));
     // The Deployment controller annotates the revision and writes status
@@ -365,7 +278,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_side_apply_and_patch_send_strategic_directives() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok_with(&["apply", "-f", "-"], Some(DIRECTIVES_V1));
     // kubectl's three-way patch: `$retainKeys` drops rollingUpdate,
     // `$deleteFromPrimitiveList/finalizers` drops a, `$setElementOrder/containers`
@@ -414,7 +327,7 @@ async fn client_side_apply_and_patch_send_strategic_directives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_resources_refuse_strategic_merge_patch() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let smon = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: web}\nspec: {selector: {matchLabels: {app: web}}, endpoints: [{port: http}]}\n";
     c.ok_with(&["apply", "-f", "-"], Some(smon));
     // kubectl apply (client-side) sends custom resources a merge patch.

@@ -2,102 +2,12 @@
 //! starts its own Sim and runs the real `kubectl` with its own HOME and
 //! discovery cache.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::Duration;
 
-use devloop_sim::{Sim, SimOptions};
-use serde_json::Value;
-
-struct Cluster {
-    sim: Sim,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let sim = Sim::start(SimOptions::default()).await.expect("sim starts");
-        let dir = tempfile::Builder::new()
-            .prefix("devloop-sim-kubectl")
-            .tempdir()
-            .expect("tempdir");
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, sim.kubeconfig_yaml()).expect("write kubeconfig");
-        Cluster {
-            sim,
-            dir,
-            kubeconfig,
-        }
-    }
-
-    fn command(&self, kubeconfig: &PathBuf, args: &[&str]) -> Command {
-        let mut cmd = Command::new("kubectl");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("LANG", "C.UTF-8")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args);
-        cmd
-    }
-
-    fn run_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
-        let mut child = self
-            .command(&self.kubeconfig, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl runs (it is preinstalled on every machine)");
-        let mut pipe = child.stdin.take().expect("stdin");
-        if let Some(text) = stdin {
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        drop(pipe);
-        let out = child.wait_with_output().expect("kubectl finishes");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        self.run_with(args, None)
-    }
-
-    /// Runs kubectl and insists it succeeds; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_with(args, None)
-    }
-
-    fn ok_with(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run_with(args, stdin);
-        assert_eq!(
-            out.code, 0,
-            "kubectl {args:?} failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).expect("kubectl prints JSON")
-    }
-}
+use common::Cluster;
 
 const CHART: &str = r#"
 apiVersion: apps/v1
@@ -200,7 +110,7 @@ fn settled_resource_version(c: &Cluster, mut settled: serde_json::Value) -> serd
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_f_stores_a_whole_chart_and_get_round_trips() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let file = c.dir.path().join("chart.yaml");
     std::fs::write(&file, CHART).expect("write chart");
     let out = c.ok(&["create", "-f", file.to_str().expect("utf-8 path")]);
@@ -314,7 +224,7 @@ async fn create_f_stores_a_whole_chart_and_get_round_trips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn label_annotate_patch_and_server_errors() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok_with(
         &["create", "-f", "-"],
         Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: '1'}\n"),
@@ -418,7 +328,7 @@ async fn label_annotate_patch_and_server_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_w_shows_changes() {
     use std::io::BufRead as _;
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let mut watch = c
         .command(
             &c.kubeconfig,
@@ -483,7 +393,7 @@ async fn get_w_shows_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_honours_finalizers_and_namespaces_cascade() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok_with(
         &["create", "-f", "-"],
         Some("apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n"),
@@ -530,7 +440,7 @@ async fn delete_honours_finalizers_and_namespaces_cascade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_resources_and_custom_resource_definitions() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let out = c.ok(&["api-resources"]);
     let has = |name: &str, rest: &str| {
         out.lines().any(|l| {
@@ -606,7 +516,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_fails_clearly() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     let bad = c.dir.path().join("bad-kubeconfig");
     std::fs::write(&bad, c.sim.kubeconfig_with_token("wrong-token")).expect("write");
     let out = c
@@ -624,7 +534,7 @@ async fn a_bad_token_fails_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imperative_create_commands_send_protobuf_and_work() {
-    let c = Cluster::start().await;
+    let c = Cluster::without_world().await;
     c.ok(&["create", "namespace", "demo"]);
     c.ok(&[
         "create",

@@ -1,5 +1,6 @@
-//! What the kubelet tests share: a Sim with the test world's Docker engine,
-//! real `kubectl` with its own HOME, the world's busybox in its registry.
+//! What the kubectl and kubelet tests share: a Sim (with the test world's
+//! Docker engine when pods must run), real `kubectl` with its own HOME and
+//! discovery cache, the world's busybox in its registry.
 
 #![allow(dead_code)]
 
@@ -44,36 +45,52 @@ impl Cluster {
     /// A Sim whose kubelet runs pods on the world's engine (`None`: no world).
     pub async fn start() -> Option<Cluster> {
         let world = world()?;
+        Some(Cluster::with_world(world).await)
+    }
+
+    /// A Sim without a kubelet: the API server and controllers only.
+    pub async fn without_world() -> Cluster {
+        Cluster::with_world(std::collections::BTreeMap::new()).await
+    }
+
+    async fn with_world(world: std::collections::BTreeMap<String, String>) -> Cluster {
         let options = SimOptions {
             world: world.clone(),
             ..SimOptions::default()
         };
         let sim = Sim::start(options).await.expect("sim starts");
         let dir = tempfile::Builder::new()
-            .prefix("devloop-sim-kubelet")
+            .prefix("devloop-sim-kubectl")
             .tempdir()
             .expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
-        Some(Cluster {
+        Cluster {
             sim,
             dir,
             kubeconfig,
             world,
-        })
+        }
     }
 
-    pub fn run_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
-        let mut child = Command::new("kubectl")
-            .env_clear()
+    /// `kubectl` with this cluster's HOME and cache, using `kubeconfig`.
+    pub fn command(&self, kubeconfig: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("kubectl");
+        cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("LANG", "C.UTF-8")
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(kubeconfig)
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
-            .args(args)
+            .args(args);
+        cmd
+    }
+
+    pub fn run_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
+        let mut child = self
+            .command(&self.kubeconfig, args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -108,6 +125,13 @@ impl Cluster {
             out.stdout, out.stderr
         );
         out.stdout
+    }
+
+    /// `kubectl ARGS -o json`, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all)).expect("kubectl prints JSON")
     }
 
     pub fn apply(&self, yaml: &str) -> String {
