@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use crate::build::BuildError;
+use crate::cluster::ClusterError;
 use crate::config::ConfigError;
 
 /// What a run of devloop ended with, as the shell sees it.
@@ -48,6 +49,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -88,7 +91,8 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
             Error::Build(err) if err.is_user() => ExitStatus::User,
-            Error::Build(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
+            Error::Cluster(err) if err.is_user() => ExitStatus::User,
+            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
         }
     }
 
@@ -97,6 +101,7 @@ impl Error {
         match self {
             Error::Config(err) => err.hint(),
             Error::Build(err) => err.hint(),
+            Error::Cluster(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -115,6 +120,7 @@ impl Error {
         match self {
             Error::Config(err) => err.code(),
             Error::Build(err) => err.code(),
+            Error::Cluster(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",

@@ -3,7 +3,8 @@
 //! [`template`] is the language (Go's `text/template` with Go's semantics,
 //! Helm's `missingkey` behaviour and error wording); [`funcs`] is Helm's
 //! function library (Helm's own functions and Sprig's). The chart model
-//! builds on both; it does not live here yet.
+//! builds on both; [`rendered`] is what a render hands to deploy.
 
 pub mod funcs;
+pub mod rendered;
 pub mod template;

@@ -2,7 +2,14 @@
 //! resolved as kubectl does (`--kubeconfig` > `KUBECONFIG` list > ~/.kube/config;
 //! `--context` > the first `current-context` among those files).
 //!
-//! Only resolution lives here; clients are built by the commands that deploy.
+//! Resolution lives here; [`client`] connects ([`Cluster`]) and [`error`]
+//! says what went wrong talking to the API server.
+
+mod client;
+mod error;
+
+pub use client::Cluster;
+pub use error::{ClusterError, source_chain};
 
 use std::path::PathBuf;
 
