@@ -5,8 +5,10 @@
 //! listed here only once it works.
 
 mod build;
+mod cluster_args;
 mod completions;
 mod config;
+mod down;
 mod init;
 mod man;
 mod packs;
@@ -104,6 +106,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
+    /// Delete the app's release from the cluster (objects, revisions, and the namespace devloop created)
+    Down(down::DownArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -117,6 +121,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Packs(args) => packs::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
+        Command::Down(args) => down::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

@@ -7,6 +7,7 @@ mod build_engine;
 mod build_load;
 mod chart;
 mod cli;
+mod deploy_apply;
 mod detect;
 mod helm_funcs;
 mod helm_template;
