@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod error;
 pub mod inventory;
+pub mod live;
 pub mod namespace;
 pub mod ownership;
 pub mod resources;

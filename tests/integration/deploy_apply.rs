@@ -240,3 +240,44 @@ async fn apply_stamps_prunes_and_down_cleans_up_only_the_release() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_and_lookup_come_from_the_live_cluster() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = connect(&sim, dir.path()).await;
+    let caps = deploy::live::capabilities(&cluster).await.expect("caps");
+    assert_eq!(caps.kube_version, "v1.33.0");
+    for has in ["v1", "apps/v1", "apps/v1/Deployment", "v1/Service", "batch/v1"] {
+        assert!(caps.api_versions.iter().any(|v| v == has), "{has}: {caps:?}");
+    }
+    let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "default");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "settings"}, "data": {"mode": "dev"}}))
+            .expect("cm");
+    maps.create(&PostParams::default(), &cm).await.expect("create");
+    let resolver = std::sync::Arc::new(Resolver::new(cluster.clone()));
+    let lookup = deploy::live::LiveLookup::new(cluster.clone(), resolver);
+    let (found, missing, listed) = tokio::task::spawn_blocking(move || {
+        use devloop::helm::rendered::Lookup as _;
+        (
+            lookup.lookup("v1", "ConfigMap", "default", "settings"),
+            lookup.lookup("v1", "ConfigMap", "default", "nope"),
+            lookup.lookup("v1", "ConfigMap", "default", ""),
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(found.expect("found")["data"]["mode"], "dev");
+    assert_eq!(missing.expect("missing"), json!({}));
+    let listed = listed.expect("listed");
+    assert_eq!(listed["kind"], "ConfigMapList");
+    assert!(
+        listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["metadata"]["name"] == "settings")
+    );
+    sim.shutdown().await;
+}
