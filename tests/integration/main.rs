@@ -2,6 +2,7 @@
 //! repos (hermetic environment, snapshots), `install.sh`, and end-to-end tests
 //! against the test world (`tests/world/up`: Docker, registries, Helm oracle).
 
+mod build_cancel;
 mod build_context;
 mod build_engine;
 mod build_load;
