@@ -10,10 +10,12 @@
 
 pub mod apply;
 pub mod error;
+pub mod inputs;
 pub mod inventory;
 pub mod live;
 pub mod namespace;
 pub mod ownership;
+pub mod pull_secret;
 pub mod resources;
 
 use std::collections::BTreeSet;
@@ -156,6 +158,7 @@ pub async fn down(
     };
     inventory::delete_all(cluster, resolver, &outcome.deleted).await?;
     outcome.revisions = delete_revisions(cluster, release).await?;
+    pull_secret::delete(cluster, release).await?;
     wait_for_pods_gone(cluster, release, grace).await?;
     if namespace::created_by_devloop(cluster, &release.namespace).await? {
         outcome.kept_namespace_for =

@@ -248,14 +248,25 @@ async fn capabilities_and_lookup_come_from_the_live_cluster() {
     let cluster = connect(&sim, dir.path()).await;
     let caps = deploy::live::capabilities(&cluster).await.expect("caps");
     assert_eq!(caps.kube_version, "v1.33.0");
-    for has in ["v1", "apps/v1", "apps/v1/Deployment", "v1/Service", "batch/v1"] {
-        assert!(caps.api_versions.iter().any(|v| v == has), "{has}: {caps:?}");
+    for has in [
+        "v1",
+        "apps/v1",
+        "apps/v1/Deployment",
+        "v1/Service",
+        "batch/v1",
+    ] {
+        assert!(
+            caps.api_versions.iter().any(|v| v == has),
+            "{has}: {caps:?}"
+        );
     }
     let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "default");
     let cm: ConfigMap =
         serde_json::from_value(json!({"metadata": {"name": "settings"}, "data": {"mode": "dev"}}))
             .expect("cm");
-    maps.create(&PostParams::default(), &cm).await.expect("create");
+    maps.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
     let resolver = std::sync::Arc::new(Resolver::new(cluster.clone()));
     let lookup = deploy::live::LiveLookup::new(cluster.clone(), resolver);
     let (found, missing, listed) = tokio::task::spawn_blocking(move || {
