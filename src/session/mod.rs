@@ -7,5 +7,8 @@
 
 pub mod changeset;
 pub mod coalesce;
+pub mod events;
+pub mod pipeline;
 pub mod plan;
 pub mod resume;
+pub mod run;

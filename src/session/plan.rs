@@ -36,6 +36,50 @@ pub enum Plan {
     Sync { files: Vec<SyncFile> },
 }
 
+impl Plan {
+    /// The plan that covers `self` and a `later` one, for a change that
+    /// arrives while `self` runs: the run is cancelled and this one starts
+    /// with both changes. A rebuild covers everything; a redeploy and a sync
+    /// together need a rebuild (new pods start from the image).
+    #[must_use]
+    pub fn then(self, later: Plan) -> Plan {
+        use Plan::{Idle, Rebuild, Redeploy, Reload, Sync};
+        match (self, later) {
+            (Reload, _) | (_, Reload) => Reload,
+            (Idle, p) | (p, Idle) => p,
+            (Sync { mut files }, Sync { files: more }) => {
+                for file in more {
+                    files.retain(|f| f.local != file.local);
+                    files.push(file);
+                }
+                Sync { files }
+            }
+            (Redeploy { trigger: mut a }, Redeploy { trigger: b }) => {
+                a.extend(b);
+                a.sort();
+                a.dedup();
+                Redeploy { trigger: a }
+            }
+            (a, b) => {
+                let mut trigger = a.paths();
+                trigger.extend(b.paths());
+                trigger.sort();
+                trigger.dedup();
+                Rebuild { trigger }
+            }
+        }
+    }
+
+    /// The files that caused this plan.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Plan::Idle | Plan::Reload => Vec::new(),
+            Plan::Rebuild { trigger } | Plan::Redeploy { trigger } => trigger.clone(),
+            Plan::Sync { files } => files.iter().map(|f| f.local.clone()).collect(),
+        }
+    }
+}
+
 /// What the plan needs to know about one app.
 pub struct AppLayout<'a> {
     /// devloop.toml, whose change reloads everything.
@@ -211,6 +255,52 @@ mod tests {
         ];
         for (changes, want) in cases {
             assert_eq!(layout_plan(changes), want, "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn a_change_during_a_run_merges_into_one_plan() {
+        let sync = |p: &str| SyncFile {
+            local: PathBuf::from(p),
+            container: Path::new("/app").join(p),
+            kind: Modified,
+        };
+        let rebuild = |l: &[&str]| Plan::Rebuild { trigger: paths(l) };
+        let redeploy = |l: &[&str]| Plan::Redeploy { trigger: paths(l) };
+        let cases = vec![
+            (Plan::Idle, redeploy(&["v"]), redeploy(&["v"])),
+            (rebuild(&["a"]), Plan::Idle, rebuild(&["a"])),
+            (rebuild(&["b"]), rebuild(&["a", "b"]), rebuild(&["a", "b"])),
+            (rebuild(&["a"]), redeploy(&["v"]), rebuild(&["a", "v"])),
+            (redeploy(&["v"]), rebuild(&["a"]), rebuild(&["a", "v"])),
+            (
+                redeploy(&["w"]),
+                redeploy(&["v", "w"]),
+                redeploy(&["v", "w"]),
+            ),
+            (
+                redeploy(&["v"]),
+                Plan::Sync {
+                    files: vec![sync("s")],
+                },
+                rebuild(&["s", "v"]),
+            ),
+            (
+                Plan::Sync {
+                    files: vec![sync("s"), sync("t")],
+                },
+                Plan::Sync {
+                    files: vec![sync("s")],
+                },
+                Plan::Sync {
+                    files: vec![sync("t"), sync("s")],
+                },
+            ),
+            (rebuild(&["a"]), Plan::Reload, Plan::Reload),
+        ];
+        for (running, later, want) in cases {
+            let got = running.clone().then(later.clone());
+            assert_eq!(got, want, "{running:?} then {later:?}");
         }
     }
 
