@@ -168,7 +168,7 @@ async fn bursts_coalesce_and_devloop_toml_reloads() {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         tx.send(batch(&["devloop.toml"])).expect("send");
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_mins(1)).await;
     };
     let exit = run(
         &printer,
