@@ -110,6 +110,27 @@ impl BuildContext {
         Ok((hashing.inner, summary))
     }
 
+    /// Whether the file at `path` (absolute) is sent with the context: inside
+    /// the root and not excluded by `.dockerignore`.
+    pub fn sends(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|rel| !rel.is_empty() && !self.matcher.excludes(&rel))
+    }
+
+    /// Whether the directory at `path` (absolute, inside the root) holds
+    /// nothing the context sends, so a watcher can skip its whole tree.
+    pub fn skips_dir(&self, path: &Path) -> bool {
+        self.relative(path).is_some_and(|rel| {
+            !rel.is_empty() && self.matcher.excludes(&rel) && !self.matcher.must_descend(&rel)
+        })
+    }
+
+    /// `path` relative to the root, `/`-separated; `None` outside it.
+    fn relative(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
+    }
+
     /// The digest alone, streaming into nothing.
     pub fn digest(&self) -> Result<Summary, BuildError> {
         self.write(io::sink(), &mut |_| {}).map(|(_, s)| s)

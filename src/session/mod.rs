@@ -8,6 +8,7 @@
 pub mod changeset;
 pub mod coalesce;
 pub mod events;
+pub mod layout;
 pub mod pipeline;
 pub mod plan;
 pub mod resume;

@@ -160,3 +160,27 @@ fn long_names_and_missing_dockerfile() {
         Err(BuildError::Dockerignore { .. })
     ));
 }
+
+#[test]
+fn the_watcher_asks_what_the_context_sends() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM scratch\n"),
+        (
+            ".dockerignore",
+            "node_modules\n*.md\nbuild\n!build/keep.txt\n",
+        ),
+        ("app.py", ""),
+    ]);
+    let ctx = open(dir.path());
+    let root = dir.path();
+    assert!(ctx.sends(&root.join("app.py")));
+    assert!(ctx.sends(&root.join("Dockerfile")));
+    assert!(!ctx.sends(&root.join("README.md")));
+    assert!(!ctx.sends(&root.join("node_modules/x/index.js")));
+    assert!(ctx.sends(&root.join("build/keep.txt")));
+    assert!(!ctx.sends(Path::new("/elsewhere/app.py")));
+    assert!(ctx.skips_dir(&root.join("node_modules")));
+    // An exception under it keeps `build` walked.
+    assert!(!ctx.skips_dir(&root.join("build")));
+    assert!(!ctx.skips_dir(&root.join("src")));
+}
