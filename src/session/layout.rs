@@ -143,6 +143,6 @@ mod tests {
             }
         );
         assert_eq!(plan(&[api.join("README.md")]), Plan::Idle);
-        assert_eq!(plan(&[config.clone()]), Plan::Reload);
+        assert_eq!(plan(std::slice::from_ref(&config)), Plan::Reload);
     }
 }
