@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use crate::build::BuildError;
 use crate::cluster::ClusterError;
 use crate::config::ConfigError;
+use crate::helm::chart::ChartError;
 
 /// What a run of devloop ended with, as the shell sees it.
 ///
@@ -51,6 +52,9 @@ pub enum Error {
     Build(#[from] BuildError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// The user's chart or values (always the user's to fix).
+    #[error(transparent)]
+    Chart(#[from] ChartError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -89,10 +93,12 @@ impl Error {
     /// The exit code this error means (see [`ExitStatus`]).
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
+            Error::Config(_) | Error::Chart(_) | Error::Usage { .. } => ExitStatus::User,
             Error::Build(err) if err.is_user() => ExitStatus::User,
             Error::Cluster(err) if err.is_user() => ExitStatus::User,
-            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
+            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => {
+                ExitStatus::Infrastructure
+            }
         }
     }
 
@@ -102,6 +108,7 @@ impl Error {
             Error::Config(err) => err.hint(),
             Error::Build(err) => err.hint(),
             Error::Cluster(err) => err.hint(),
+            Error::Chart(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -121,6 +128,7 @@ impl Error {
             Error::Config(err) => err.code(),
             Error::Build(err) => err.code(),
             Error::Cluster(err) => err.code(),
+            Error::Chart(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",
