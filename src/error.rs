@@ -11,6 +11,7 @@ use crate::build::BuildError;
 use crate::cluster::ClusterError;
 use crate::config::ConfigError;
 use crate::deploy::DeployError;
+use crate::helm::chart::ChartError;
 
 /// What a run of devloop ended with, as the shell sees it.
 ///
@@ -54,6 +55,9 @@ pub enum Error {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    /// The user's chart or values (always the user's to fix).
+    #[error(transparent)]
+    Chart(#[from] ChartError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -92,7 +96,7 @@ impl Error {
     /// The exit code this error means (see [`ExitStatus`]).
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
+            Error::Config(_) | Error::Chart(_) | Error::Usage { .. } => ExitStatus::User,
             Error::Build(err) if err.is_user() => ExitStatus::User,
             Error::Cluster(err) if err.is_user() => ExitStatus::User,
             Error::Deploy(err) if err.is_user() => ExitStatus::User,
@@ -111,6 +115,7 @@ impl Error {
             Error::Build(err) => err.hint(),
             Error::Cluster(err) => err.hint(),
             Error::Deploy(err) => err.hint(),
+            Error::Chart(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -131,6 +136,7 @@ impl Error {
             Error::Build(err) => err.code(),
             Error::Cluster(err) => err.code(),
             Error::Deploy(err) => err.code(),
+            Error::Chart(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",

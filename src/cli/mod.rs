@@ -12,6 +12,7 @@ mod down;
 mod init;
 mod man;
 mod packs;
+mod template;
 
 use std::path::PathBuf;
 
@@ -108,6 +109,8 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Delete the app's release from the cluster (objects, revisions, and the namespace devloop created)
     Down(down::DownArgs),
+    /// Render a chart as `helm template` does, without helm.
+    Template(template::TemplateArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -122,6 +125,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
         Command::Down(args) => down::run(&args, ctx),
+        Command::Template(args) => template::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

@@ -5,6 +5,7 @@
 //! function library (Helm's own functions and Sprig's). The chart model
 //! builds on both; [`rendered`] is what a render hands to deploy.
 
+pub mod chart;
 pub mod funcs;
 pub mod rendered;
 pub mod template;

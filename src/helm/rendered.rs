@@ -179,3 +179,103 @@ pub trait Lookup: Send + Sync {
         name: &str,
     ) -> Result<Json, String>;
 }
+
+/// Helm 4.2's offline defaults (`common.DefaultCapabilities`), as the
+/// oracle (Helm SDK v4.2.3) reports them: its client-go's version and
+/// every group/version in client-go's scheme.
+const HELM_DEFAULT_KUBE_VERSION: &str = "v1.36.0";
+const HELM_DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+impl Capabilities {
+    /// What `helm template` assumes without a cluster.
+    pub fn helm_default() -> Capabilities {
+        Capabilities {
+            kube_version: HELM_DEFAULT_KUBE_VERSION.to_owned(),
+            api_versions: HELM_DEFAULT_API_VERSIONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        }
+    }
+
+    /// `--kube-version`: Helm's `ParseKubeVersion` (`1.30`, `v1.30.2`);
+    /// `None` when it is not a version.
+    pub fn with_kube_version(mut self, version: &str) -> Option<Capabilities> {
+        let bare = version.trim().trim_start_matches('v');
+        let core = bare.split(['-', '+']).next().unwrap_or_default();
+        let parts: Vec<&str> = core.split('.').collect();
+        if parts.len() < 2
+            || parts.len() > 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        self.kube_version = format!("v{bare}");
+        Some(self)
+    }
+
+    /// `--api-versions`: added to the set.
+    #[must_use]
+    pub fn with_api_versions(mut self, extra: &[String]) -> Capabilities {
+        self.api_versions.extend(extra.iter().cloned());
+        self
+    }
+}

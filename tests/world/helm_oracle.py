@@ -123,6 +123,33 @@ def cmd_render(args: argparse.Namespace) -> Any:
     return {"manifests": manifests}
 
 
+def cmd_template(args: argparse.Namespace) -> Any:
+    """What `helm template` prints, in parts: the release manifest in Helm's
+    install order and the notes (a client-only dry-run install), plus the raw
+    render (hooks included) with the capabilities asked for."""
+    values = build_values(args)
+    opts: dict[str, Any] = {}
+    if args.kube_version:
+        opts["kube_version"] = args.kube_version
+    if args.api_versions:
+        opts["api_versions"] = args.api_versions
+    out: dict[str, Any] = {}
+    with helm.Chart.load(args.chart) as chart:
+        raw = helm._native.call_string(
+            "helm_render",
+            chart._raw(),
+            json.dumps(values),
+            json.dumps({"name": args.name, "namespace": args.namespace, "revision": 1,
+                        "is_install": True, "is_upgrade": False, **opts}),
+        )
+        out["manifests"] = json.loads(raw)
+    with helm.Config(kubeconfig_path=os.devnull, namespace=args.namespace) as cfg:
+        rel = cfg.install(args.chart, args.name, values or None, namespace=args.namespace, dry_run="client")
+    out["manifest"] = rel.get("manifest", "")
+    out["notes"] = rel.get("notes", "")
+    return out
+
+
 def cmd_lint(args: argparse.Namespace) -> Any:
     values = build_values(args)
     report = helm.lint(
@@ -271,6 +298,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="release-name")
     p.add_argument("-n", "--namespace", default="default")
     p.set_defaults(fn=cmd_render)
+
+    p = sub.add_parser("template", help="helm template: ordered manifest, notes, raw render")
+    p.add_argument("chart", metavar="CHART_DIR")
+    add_value_flags(p)
+    p.add_argument("--name", default="release-name")
+    p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("--kube-version")
+    p.add_argument("-a", "--api-versions", action="append", default=[])
+    p.set_defaults(fn=cmd_template)
 
     p = sub.add_parser("lint", help="helm lint")
     p.add_argument("chart", metavar="CHART_DIR")

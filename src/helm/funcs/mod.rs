@@ -28,7 +28,7 @@ mod math;
 mod misc;
 mod random;
 mod regex;
-mod semver;
+pub(crate) mod semver;
 mod strings;
 mod toml;
 mod yaml;
@@ -157,7 +157,7 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
 
 /// Sprig's `empty`: nil, false, 0, "", and empty lists and maps.
 pub(crate) fn is_empty(v: &Value) -> bool {
-    !v.is_true() && !matches!(v, Value::Object(_))
+    !v.is_true()
 }
 
 /// The items of a list argument, or Sprig's error for any other type.

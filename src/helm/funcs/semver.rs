@@ -306,3 +306,12 @@ pub(super) fn register(f: &mut Funcs) {
         Ok(Value::Object(Rc::new(SemverValue(v))))
     });
 }
+
+/// Masterminds' `Constraints.Check` as Helm's `IsCompatibleRange` uses it:
+/// false when either side does not parse.
+pub(crate) fn constraint_matches(constraint: &str, version: &str) -> bool {
+    let (Some(groups), Some(v)) = (parse_constraint(constraint), Version::parse(version)) else {
+        return false;
+    };
+    groups.iter().any(|g| g.iter().all(|t| t.check(&v)))
+}

@@ -77,6 +77,17 @@ pub trait Object: std::fmt::Debug {
     /// What `%v` prints (Go prints a struct as `{field1 field2}`).
     fn display(&self) -> String;
 
+    /// `(key, value)` pairs when the value is a Go map or slice type that
+    /// `range` iterates (Helm's `.Files`); `None` for a struct.
+    fn range_items(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
+
+    /// Go truth: a map or slice type is false when empty; a struct is true.
+    fn truth(&self) -> bool {
+        self.range_items().is_none_or(|items| !items.is_empty())
+    }
+
     /// The value as JSON, for renders that hand values back.
     fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -164,7 +175,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => o.truth(),
         }
     }
 

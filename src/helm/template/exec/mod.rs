@@ -396,6 +396,17 @@ impl<'a> State<'a> {
                     items.push((Dot::default(), Dot::plain(v)));
                 }
             }
+            Value::Object(o) if o.range_items().is_some() => {
+                for (k, v) in o.range_items().unwrap_or_default() {
+                    items.push((
+                        Dot::plain(k),
+                        Dot {
+                            value: v,
+                            boxed: true,
+                        },
+                    ));
+                }
+            }
             Value::Nil => {}
             _ => {
                 return Err(self
