@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use crate::build::BuildError;
 use crate::cluster::ClusterError;
 use crate::config::ConfigError;
+use crate::rollout::RolloutError;
 
 /// What a run of devloop ended with, as the shell sees it.
 ///
@@ -51,6 +52,8 @@ pub enum Error {
     Build(#[from] BuildError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -92,7 +95,12 @@ impl Error {
             Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
             Error::Build(err) if err.is_user() => ExitStatus::User,
             Error::Cluster(err) if err.is_user() => ExitStatus::User,
-            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
+            Error::Rollout(err) if err.is_user() => ExitStatus::User,
+            Error::Build(_)
+            | Error::Cluster(_)
+            | Error::Rollout(_)
+            | Error::Io { .. }
+            | Error::Internal(_) => ExitStatus::Infrastructure,
         }
     }
 
@@ -102,6 +110,7 @@ impl Error {
             Error::Config(err) => err.hint(),
             Error::Build(err) => err.hint(),
             Error::Cluster(err) => err.hint(),
+            Error::Rollout(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -121,6 +130,7 @@ impl Error {
             Error::Config(err) => err.code(),
             Error::Build(err) => err.code(),
             Error::Cluster(err) => err.code(),
+            Error::Rollout(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",
