@@ -12,6 +12,7 @@ use crate::cluster::ClusterError;
 use crate::config::ConfigError;
 use crate::deploy::DeployError;
 use crate::helm::chart::ChartError;
+use crate::rollout::RolloutError;
 
 /// What a run of devloop ended with, as the shell sees it.
 ///
@@ -58,6 +59,7 @@ pub enum Error {
     /// The user's chart or values (always the user's to fix).
     #[error(transparent)]
     Chart(#[from] ChartError),
+    Rollout(#[from] RolloutError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     Usage {
@@ -100,9 +102,11 @@ impl Error {
             Error::Build(err) if err.is_user() => ExitStatus::User,
             Error::Cluster(err) if err.is_user() => ExitStatus::User,
             Error::Deploy(err) if err.is_user() => ExitStatus::User,
+            Error::Rollout(err) if err.is_user() => ExitStatus::User,
             Error::Build(_)
             | Error::Cluster(_)
             | Error::Deploy(_)
+            | Error::Rollout(_)
             | Error::Io { .. }
             | Error::Internal(_) => ExitStatus::Infrastructure,
         }
@@ -116,6 +120,7 @@ impl Error {
             Error::Cluster(err) => err.hint(),
             Error::Deploy(err) => err.hint(),
             Error::Chart(err) => err.hint(),
+            Error::Rollout(err) => err.hint(),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
@@ -137,6 +142,7 @@ impl Error {
             Error::Cluster(err) => err.code(),
             Error::Deploy(err) => err.code(),
             Error::Chart(err) => err.code(),
+            Error::Rollout(err) => err.code(),
             Error::Usage { .. } => "usage",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod helm;
 pub mod output;
 pub mod pack;
+pub mod rollout;
 pub mod scaffold;
 pub mod session;
 pub mod watch;

@@ -1,5 +1,5 @@
 //! The controllers a real control plane runs, as far as the tests need them:
-//! `Deployment` and `ReplicaSet` controllers, a one-node scheduler, and the
+//! `Deployment`, `ReplicaSet` and `Job` controllers, a one-node scheduler, and the
 //! event recorder they (and the kubelet) share.
 //!
 //! They are level-triggered: every tick re-reads the store and moves each
@@ -9,6 +9,7 @@
 pub mod deployment;
 pub mod events;
 pub mod gc;
+pub mod job;
 pub mod replicaset;
 pub mod scheduler;
 
@@ -39,6 +40,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         deployment::sync_all(&shared);
         replicaset::sync_all(&shared);
         scheduler::sync_all(&shared);
+        job::sync_all(&shared);
         gc::sync_all(&shared);
     }
 }
