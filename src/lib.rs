@@ -15,6 +15,7 @@ pub mod guard;
 pub mod helm;
 pub mod output;
 pub mod pack;
+pub mod release;
 pub mod scaffold;
 pub mod session;
 pub mod watch;
