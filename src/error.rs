@@ -92,7 +92,9 @@ impl Error {
             Error::Config(_) | Error::Usage { .. } => ExitStatus::User,
             Error::Build(err) if err.is_user() => ExitStatus::User,
             Error::Cluster(err) if err.is_user() => ExitStatus::User,
-            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::Infrastructure,
+            Error::Build(_) | Error::Cluster(_) | Error::Io { .. } | Error::Internal(_) => {
+                ExitStatus::Infrastructure
+            }
         }
     }
 

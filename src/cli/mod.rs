@@ -7,6 +7,7 @@
 mod build;
 mod completions;
 mod config;
+mod history;
 mod init;
 mod man;
 mod packs;
@@ -104,6 +105,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
+    /// List each app's release revisions (stored as Helm stores them; helm sees the same)
+    History(history::HistoryArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -117,6 +120,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Packs(args) => packs::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
+        Command::History(args) => history::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

@@ -4,8 +4,8 @@
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::error::{ClusterError, source_chain};
 use super::KubeTarget;
+use super::error::{ClusterError, source_chain};
 
 /// A connected client and where it points, for messages.
 #[derive(Clone)]
@@ -53,16 +53,12 @@ impl KubeTarget {
     /// A client for the selected context.
     pub async fn connect(&self) -> Result<Cluster, ClusterError> {
         let kubeconfig = self.kubeconfig()?;
-        let context = self
-            .context
-            .value
-            .clone()
-            .ok_or_else(|| {
-                ClusterError::Kubeconfig(
-                    "no context selected: the kubeconfig has no current-context; pass --context"
-                        .to_owned(),
-                )
-            })?;
+        let context = self.context.value.clone().ok_or_else(|| {
+            ClusterError::Kubeconfig(
+                "no context selected: the kubeconfig has no current-context; pass --context"
+                    .to_owned(),
+            )
+        })?;
         let options = KubeConfigOptions {
             context: Some(context.clone()),
             cluster: None,

@@ -89,11 +89,21 @@ mod tests {
         assert_eq!(release.images(), ["busybox:1.16.0"]);
         assert_eq!(release.hooks.len(), 1);
         assert_eq!(release.hooks[0].events, ["test"]);
-        assert_eq!(release.hooks[0].path, "demo/templates/tests/test-connection.yaml");
-        assert!(release.manifest.starts_with("---\n# Source: demo/templates/serviceaccount.yaml\n"));
+        assert_eq!(
+            release.hooks[0].path,
+            "demo/templates/tests/test-connection.yaml"
+        );
+        assert!(
+            release
+                .manifest
+                .starts_with("---\n# Source: demo/templates/serviceaccount.yaml\n")
+        );
         assert_eq!(
             release.updated().map(|t| t.to_string()).as_deref(),
-            release.info.as_ref().and_then(|i| i.last_deployed.as_deref())
+            release
+                .info
+                .as_ref()
+                .and_then(|i| i.last_deployed.as_deref())
         );
     }
 
@@ -105,7 +115,10 @@ mod tests {
         let again = decode(&encode(&release).expect("encodes")).expect("decodes again");
         assert_eq!(again, release);
         let rewritten = serde_json::to_value(&again).expect("serialises");
-        assert_eq!(rewritten, original, "devloop's rewrite differs from Helm's JSON");
+        assert_eq!(
+            rewritten, original,
+            "devloop's rewrite differs from Helm's JSON"
+        );
     }
 
     #[test]
@@ -122,10 +135,12 @@ mod tests {
         assert_eq!(value["info"]["status"], "deployed");
     }
 
+    type Want = Result<(&'static str, u32, Status), &'static str>;
+
     #[test]
     fn decode_table() {
         let plain = br#"{"name":"a","version":3,"info":{"status":"failed","first_deployed":""}}"#;
-        let cases: Vec<(String, Result<(&str, u32, Status), &str>)> = vec![
+        let cases: Vec<(String, Want)> = vec![
             // Releases stored before Helm compressed them: plain JSON.
             (b64(plain), Ok(("a", 3, Status::Failed))),
             (
@@ -137,7 +152,10 @@ mod tests {
                 b64(br#"{"name":"c","version":2,"info":{"status":"exploded"}}"#),
                 Ok(("c", 2, Status::Unknown)),
             ),
-            (b64(br#"{"name":"d","config":null,"hooks":null}"#), Ok(("d", 0, Status::Unknown))),
+            (
+                b64(br#"{"name":"d","config":null,"hooks":null}"#),
+                Ok(("d", 0, Status::Unknown)),
+            ),
             ("%%%".to_owned(), Err("not base64")),
             (b64(&[0x1f, 0x8b, 0x08, 0, 1, 2]), Err("not gzip")),
             (b64(b"[1,2]"), Err("not a release")),

@@ -60,13 +60,14 @@ pub fn rollback_plan(
     target: Option<u32>,
     now: Timestamp,
 ) -> Result<RollbackPlan, ReleaseError> {
-    let current = history
-        .iter()
-        .max_by_key(|r| r.version)
-        .ok_or_else(|| ReleaseError::NotFound {
-            name: name.to_owned(),
-            namespace: namespace.to_owned(),
-        })?;
+    let current =
+        history
+            .iter()
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| ReleaseError::NotFound {
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+            })?;
     let target = target.unwrap_or(current.version.saturating_sub(1));
     let previous = history
         .iter()
@@ -116,13 +117,25 @@ mod tests {
     #[test]
     fn prune_table() {
         // (history, history_max, versions deleted before the next write)
-        let cases: &[(&[(u32, Status)], usize, &[u32])] = &[
+        type Case = (&'static [(u32, Status)], usize, &'static [u32]);
+        let cases: &[Case] = &[
             (&[], 10, &[]),
             (&[(1, S), (2, D)], 0, &[]),
             (&[(1, S), (2, D)], 3, &[]),
             // 10 kept: the 11th write first drops the oldest.
             (
-                &[(1, S), (2, S), (3, S), (4, S), (5, S), (6, S), (7, S), (8, S), (9, S), (10, D)],
+                &[
+                    (1, S),
+                    (2, S),
+                    (3, S),
+                    (4, S),
+                    (5, S),
+                    (6, S),
+                    (7, S),
+                    (8, S),
+                    (9, S),
+                    (10, D),
+                ],
                 10,
                 &[1],
             ),
@@ -171,10 +184,20 @@ mod tests {
         let info = plan.record.info.as_ref().expect("info");
         assert_eq!(info.notes, "notes 2");
         assert_eq!(info.first_deployed.as_deref(), Some("2026-01-01T00:00:00Z"));
-        assert_eq!(info.last_deployed.as_deref(), Some("2026-11-27T12:00:00.5Z"));
+        assert_eq!(
+            info.last_deployed.as_deref(),
+            Some("2026-11-27T12:00:00.5Z")
+        );
 
         let plan = rollback_plan("web", "web-dev", &history, Some(1), now).expect("plan");
-        assert_eq!((plan.target, plan.record.version, plan.record.manifest.as_str()), (1, 4, "m1"));
+        assert_eq!(
+            (
+                plan.target,
+                plan.record.version,
+                plan.record.manifest.as_str()
+            ),
+            (1, 4, "m1")
+        );
     }
 
     #[test]

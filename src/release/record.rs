@@ -407,7 +407,7 @@ impl Release {
     }
 }
 
-/// The Secret (or ConfigMap) name Helm gives revision `version` of `name`.
+/// The Secret (or `ConfigMap`) name Helm gives revision `version` of `name`.
 pub fn key(name: &str, version: u32) -> String {
     format!("sh.helm.release.v1.{name}.v{version}")
 }
@@ -450,7 +450,7 @@ fn split_documents(manifest: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Images of `containers` and `initContainers` lists anywhere in `value`
-/// (a Deployment's pod template, a CronJob's job template, a Pod).
+/// (a Deployment's pod template, a `CronJob`'s job template, a Pod).
 fn collect_images(value: &Json, out: &mut Vec<String>) {
     match value {
         Json::Object(map) => {

@@ -17,17 +17,24 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
 
+use super::ReleaseError;
 use super::codec;
 use super::plan::prune_plan;
 use super::record::{Release, Status, key};
-use super::ReleaseError;
 use crate::cluster::{Cluster, ClusterError};
 
 /// The Secret type Helm 3 and 4 give release records.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 
 /// Labels Helm sets itself and strips from a release's own labels.
-const SYSTEM_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+const SYSTEM_LABELS: [&str; 6] = [
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
 
 /// One release's revisions in one namespace.
 #[derive(Clone)]
@@ -64,11 +71,10 @@ impl Store {
     /// skipped, as Helm's `Query` skips them.
     pub async fn history(&self) -> Result<Vec<Release>, ReleaseError> {
         let params = ListParams::default().labels(&format!("owner=helm,name={}", self.name));
-        let list = self
-            .api
-            .list(&params)
-            .await
-            .map_err(|e| self.error(&format!("list the revisions of release {}", self.name), e))?;
+        let list =
+            self.api.list(&params).await.map_err(|e| {
+                self.error(&format!("list the revisions of release {}", self.name), e)
+            })?;
         let mut out: Vec<Release> = list
             .items
             .iter()
@@ -116,7 +122,11 @@ impl Store {
     /// Writes a new revision, first pruning the history so that at most
     /// `history_max` revisions remain with it (0: keep all), as Helm's
     /// `Storage.Create` does. Returns the versions pruned.
-    pub async fn create(&self, release: &Release, history_max: usize) -> Result<Vec<u32>, ReleaseError> {
+    pub async fn create(
+        &self,
+        release: &Release,
+        history_max: usize,
+    ) -> Result<Vec<u32>, ReleaseError> {
         let history: Vec<(u32, Status)> = self
             .history()
             .await?
@@ -253,17 +263,26 @@ mod tests {
         .expect("decodes");
         release.labels.insert("team".to_owned(), "web".to_owned());
         let secret = to_secret(&release, "createdAt").expect("encodes");
-        assert_eq!(secret.metadata.name.as_deref(), Some("sh.helm.release.v1.rel.v1"));
+        assert_eq!(
+            secret.metadata.name.as_deref(),
+            Some("sh.helm.release.v1.rel.v1")
+        );
         assert_eq!(secret.type_.as_deref(), Some("helm.sh/release.v1"));
         let labels = secret.metadata.labels.clone().expect("labels");
         let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["createdAt", "name", "owner", "status", "team", "version"]);
+        assert_eq!(
+            keys,
+            ["createdAt", "name", "owner", "status", "team", "version"]
+        );
         assert_eq!(labels["owner"], "helm");
         assert_eq!(labels["status"], "deployed");
         assert_eq!(labels["version"], "1");
         assert!(labels["createdAt"].parse::<i64>().expect("unix seconds") > 1_700_000_000);
         let back = from_secret(&secret).expect("decodes");
-        assert_eq!(back.labels, BTreeMap::from([("team".to_owned(), "web".to_owned())]));
+        assert_eq!(
+            back.labels,
+            BTreeMap::from([("team".to_owned(), "web".to_owned())])
+        );
         assert_eq!(back, release);
     }
 }

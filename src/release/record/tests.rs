@@ -41,8 +41,14 @@ fn parts() -> ChartParts {
     ChartParts {
         metadata: json!({"apiVersion": "v2", "name": "web", "version": "0.1.0", "appVersion": "1.2.3"}),
         lock: None,
-        templates: vec![("templates/service.yaml".to_owned(), b"kind: Service\n".to_vec())],
-        values: json!({"replicaCount": 1}).as_object().cloned().expect("object"),
+        templates: vec![(
+            "templates/service.yaml".to_owned(),
+            b"kind: Service\n".to_vec(),
+        )],
+        values: json!({"replicaCount": 1})
+            .as_object()
+            .cloned()
+            .expect("object"),
         schema: None,
         files: vec![(".helmignore".to_owned(), b".git/\n".to_vec())],
     }
@@ -58,7 +64,10 @@ fn new_record_has_helms_fields_and_encodings() {
         namespace: "web-dev",
         version: 2,
         chart: &parts,
-        config: json!({"image": {"tag": "x"}}).as_object().cloned().expect("object"),
+        config: json!({"image": {"tag": "x"}})
+            .as_object()
+            .cloned()
+            .expect("object"),
         rendered: &rendered,
         status: Status::Deployed,
         description: "Upgrade complete".to_owned(),
@@ -136,7 +145,10 @@ fn install_takes_now_as_first_deployed_and_no_config_is_omitted() {
     assert_eq!(value["info"]["first_deployed"], "1970-01-01T00:00:00Z");
     assert_eq!(value["info"]["status"], "pending-install");
     for absent in ["config", "hooks", "manifest"] {
-        assert!(value.get(absent).is_none(), "{absent} is omitempty: {value}");
+        assert!(
+            value.get(absent).is_none(),
+            "{absent} is omitempty: {value}"
+        );
     }
     assert!(value["info"].get("notes").is_none());
 }
