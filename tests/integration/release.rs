@@ -152,8 +152,8 @@ impl Harness {
         serde_json::to_value(api.get(name).await.expect("object exists")).expect("JSON")
     }
 
-    /// `devloop history --app NAME -o json`, its one app line parsed.
-    fn devloop_history(&self, app: &str) -> Json {
+    /// `devloop history --app NAME ARGS` in a repo whose app is `app`.
+    fn devloop_history_run(&self, app: &str, args: &[&str]) -> crate::support::Run {
         let repo = self.dir.path().join(format!("repo-{app}"));
         std::fs::create_dir_all(&repo).expect("mkdir");
         std::fs::write(
@@ -161,9 +161,15 @@ impl Harness {
             format!("name = \"{app}\"\nnamespace = \"default\"\n"),
         )
         .expect("devloop.toml");
-        let out = run(devloop(&repo)
+        run(devloop(&repo)
             .env("KUBECONFIG", &self.kubeconfig)
-            .args(["history", "--app", app, "-o", "json"]));
+            .args(["history", "--app", app])
+            .args(args))
+    }
+
+    /// `devloop history --app NAME -o json`, its one app line parsed.
+    fn devloop_history(&self, app: &str) -> Json {
+        let out = self.devloop_history_run(app, &["-o", "json"]);
         assert_eq!(out.code, 0, "devloop history: {}", out.stderr);
         serde_json::from_str(out.stdout.trim()).expect("one JSON line")
     }
@@ -405,8 +411,12 @@ async fn a_release_recorded_as_server_side_makes_helms_upgrade_conflict() {
     let err = h
         .helm(&["upgrade", "ssa", &chart, "--set", "answer=42"])
         .expect_err("Helm's server-side upgrade conflicts with devloop's manager");
+    eprintln!("Helm's error, as expected: {}", err["error"]);
     let message = err["error"].as_str().unwrap_or_default().to_lowercase();
-    assert!(message.contains("conflict"), "{err}");
+    assert!(
+        message.contains("conflict") && message.contains("\"devloop\""),
+        "a conflict with devloop's manager: {err}"
+    );
     assert_eq!(
         h.get("v1", "ConfigMap", "ssa-answer").await["data"]["answer"],
         "41"
@@ -435,6 +445,35 @@ async fn devloop_reads_helms_releases_and_both_keep_history_max() {
     );
     assert_eq!(revisions[1]["images"], json!(["busybox:1.37"]));
     assert_eq!(revisions[1]["app_version"], "1.0");
+    let text = h.devloop_history_run("helmrel", &[]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", text.stdout);
+    assert!(lines[0].starts_with("REVISION  UPDATED "), "{}", lines[0]);
+    for (n, (line, status)) in lines[1..]
+        .iter()
+        .zip(["superseded", "deployed"])
+        .enumerate()
+    {
+        // REVISION, UPDATED (5 words), STATUS, CHART, APP VERSION, IMAGE, DESCRIPTION (2 words).
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words.len(), 12, "{line}");
+        assert_eq!(words[0], (n + 1).to_string(), "{line}");
+        assert_eq!(
+            words[6..10],
+            [status, "answer-0.1.0", "1.0", "busybox:1.37"],
+            "{line}"
+        );
+    }
+    let missing = h.devloop_history_run("nothere", &[]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("release nothere not found in namespace default"),
+        "{}",
+        missing.stderr
+    );
 
     // Ten devloop deploys on Helm's release: 12 writes, 10 kept.
     for n in 3..=12 {
