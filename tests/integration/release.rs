@@ -424,27 +424,8 @@ async fn a_release_recorded_as_server_side_makes_helms_upgrade_conflict() {
     h.sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn devloop_reads_helms_releases_and_both_keep_history_max() {
-    let Some(world) = World::get() else { return };
-    let h = Harness::start(&world).await;
-    let chart = h.chart_str().to_owned();
-    h.helm_ok(&["install", "helmrel", &chart, "--set", "answer=1"]);
-    h.helm_ok(&["upgrade", "helmrel", &chart, "--set", "answer=2"]);
-
-    let listed = h.devloop_history("helmrel");
-    let revisions = &listed["revisions"];
-    assert_eq!(column(revisions, "revision"), [&json!(1), &json!(2)]);
-    assert_eq!(
-        column(revisions, "status"),
-        [&json!("superseded"), &json!("deployed")]
-    );
-    assert_eq!(
-        column(revisions, "description"),
-        [&json!("Install complete"), &json!("Upgrade complete")]
-    );
-    assert_eq!(revisions[1]["images"], json!(["busybox:1.37"]));
-    assert_eq!(revisions[1]["app_version"], "1.0");
+/// `devloop history` as people read it, and a release that does not exist.
+fn assert_history_text_and_missing_release(h: &Harness) {
     let text = h.devloop_history_run("helmrel", &[]);
     assert_eq!(text.code, 0, "{}", text.stderr);
     let lines: Vec<&str> = text.stdout.lines().collect();
@@ -474,6 +455,30 @@ async fn devloop_reads_helms_releases_and_both_keep_history_max() {
         "{}",
         missing.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devloop_reads_helms_releases_and_both_keep_history_max() {
+    let Some(world) = World::get() else { return };
+    let h = Harness::start(&world).await;
+    let chart = h.chart_str().to_owned();
+    h.helm_ok(&["install", "helmrel", &chart, "--set", "answer=1"]);
+    h.helm_ok(&["upgrade", "helmrel", &chart, "--set", "answer=2"]);
+
+    let listed = h.devloop_history("helmrel");
+    let revisions = &listed["revisions"];
+    assert_eq!(column(revisions, "revision"), [&json!(1), &json!(2)]);
+    assert_eq!(
+        column(revisions, "status"),
+        [&json!("superseded"), &json!("deployed")]
+    );
+    assert_eq!(
+        column(revisions, "description"),
+        [&json!("Install complete"), &json!("Upgrade complete")]
+    );
+    assert_eq!(revisions[1]["images"], json!(["busybox:1.37"]));
+    assert_eq!(revisions[1]["app_version"], "1.0");
+    assert_history_text_and_missing_release(&h);
 
     // Ten devloop deploys on Helm's release: 12 writes, 10 kept.
     for n in 3..=12 {
