@@ -12,7 +12,7 @@ pub mod record;
 pub mod store;
 
 pub use codec::CodecError;
-pub use plan::{RollbackPlan, prune_plan, rollback_plan};
+pub use plan::{DeployPlan, RollbackPlan, deploy_plan, prune_plan, rollback_plan};
 pub use record::{APPLY_METHOD, ChartParts, NewRelease, Release, Status};
 pub use store::Store;
 

@@ -38,6 +38,89 @@ pub fn prune_plan(history: &[(u32, Status)], history_max: usize) -> Vec<u32> {
     delete
 }
 
+/// Which revision a deploy writes, as Helm's `upgrade --install` decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployPlan {
+    /// The new revision's number.
+    pub version: u32,
+    /// No revision exists yet: Helm's install (else an upgrade).
+    pub install: bool,
+    /// Carried from the release's history; `None` on install.
+    pub first_deployed: Option<String>,
+}
+
+impl DeployPlan {
+    /// The status the revision is written with before applying.
+    pub fn pending(&self) -> Status {
+        if self.install {
+            Status::PendingInstall
+        } else {
+            Status::PendingUpgrade
+        }
+    }
+
+    /// Helm's description while applying.
+    pub fn pending_description(&self) -> &'static str {
+        if self.install {
+            "Initial install underway"
+        } else {
+            "Preparing upgrade"
+        }
+    }
+
+    /// Helm's description once deployed.
+    pub fn complete_description(&self) -> &'static str {
+        if self.install {
+            "Install complete"
+        } else {
+            "Upgrade complete"
+        }
+    }
+
+    /// Helm's description of a failed install or upgrade.
+    pub fn failed_description(&self, name: &str, error: &str) -> String {
+        if self.install {
+            format!("Release {name:?} failed: {error}")
+        } else {
+            format!("Upgrade {name:?} failed: {error}")
+        }
+    }
+}
+
+/// The next deploy of a release with `history`: an install when there is
+/// none, else an upgrade numbered after the newest revision. Refused while a
+/// revision is pending, as Helm refuses (its only lock against two
+/// concurrent deploys).
+pub fn deploy_plan(name: &str, history: &[Release]) -> Result<DeployPlan, ReleaseError> {
+    let Some(last) = history.iter().max_by_key(|r| r.version) else {
+        return Ok(DeployPlan {
+            version: 1,
+            install: true,
+            first_deployed: None,
+        });
+    };
+    if last.status().is_pending() {
+        return Err(ReleaseError::Pending {
+            name: name.to_owned(),
+            version: last.version,
+            status: last.status(),
+        });
+    }
+    let first_deployed = history
+        .iter()
+        .filter(|r| r.status() == Status::Deployed)
+        .max_by_key(|r| r.version)
+        .unwrap_or(last)
+        .info
+        .as_ref()
+        .and_then(|i| i.first_deployed.clone());
+    Ok(DeployPlan {
+        version: last.version + 1,
+        install: false,
+        first_deployed,
+    })
+}
+
 /// What a rollback does: re-apply `record` (already numbered and marked
 /// `pending-rollback`, as Helm writes it before applying).
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +281,46 @@ mod tests {
             ),
             (1, 4, "m1")
         );
+    }
+
+    #[test]
+    fn deploy_plan_installs_upgrades_and_respects_helms_lock() {
+        let plan = deploy_plan("web", &[]).expect("install");
+        assert_eq!(
+            plan,
+            DeployPlan {
+                version: 1,
+                install: true,
+                first_deployed: None
+            }
+        );
+        assert_eq!(plan.pending(), Status::PendingInstall);
+        assert_eq!(plan.pending_description(), "Initial install underway");
+        assert_eq!(plan.complete_description(), "Install complete");
+        assert_eq!(
+            plan.failed_description("web", "boom"),
+            "Release \"web\" failed: boom"
+        );
+
+        let history = [rev(1, S, "m1"), rev(3, F, "m3"), rev(2, D, "m2")];
+        let plan = deploy_plan("web", &history).expect("upgrade");
+        assert_eq!((plan.version, plan.install), (4, false));
+        assert_eq!(plan.first_deployed.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(plan.pending(), Status::PendingUpgrade);
+        assert_eq!(plan.pending_description(), "Preparing upgrade");
+        assert_eq!(
+            plan.failed_description("web", "timed out"),
+            "Upgrade \"web\" failed: timed out"
+        );
+
+        for pending in [P, Status::PendingInstall, Status::PendingRollback] {
+            let history = [rev(1, D, "m1"), rev(2, pending, "m2")];
+            let err = deploy_plan("web", &history).expect_err("locked");
+            assert_eq!(
+                err.to_string(),
+                format!("release web has an operation in progress (revision 2 is {pending})")
+            );
+        }
     }
 
     #[test]

@@ -145,6 +145,37 @@ impl Store {
         Ok(pruned)
     }
 
+    /// Writes `release` before its objects are applied, as Helm does: with
+    /// a pending status (which is also Helm's lock), after pruning to
+    /// `history_max`. Returns the versions pruned.
+    pub async fn begin(
+        &self,
+        release: &mut Release,
+        status: Status,
+        description: &str,
+        history_max: usize,
+    ) -> Result<Vec<u32>, ReleaseError> {
+        release.set_status(status, description);
+        self.create(release, history_max).await
+    }
+
+    /// Records how applying `release` ended. `deployed` supersedes every
+    /// other deployed revision; `failed` leaves them, so the last deployed
+    /// revision stays what an upgrade starts from.
+    pub async fn finish(
+        &self,
+        release: &mut Release,
+        status: Status,
+        description: &str,
+    ) -> Result<(), ReleaseError> {
+        release.set_status(status, description);
+        self.update(release).await?;
+        if status == Status::Deployed {
+            self.supersede(release.version).await?;
+        }
+        Ok(())
+    }
+
     /// Rewrites an existing revision (its status, say), as Helm's `Update`.
     pub async fn update(&self, release: &Release) -> Result<(), ReleaseError> {
         let key = release.key();

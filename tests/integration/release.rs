@@ -14,7 +14,9 @@ use std::process::Command;
 
 use devloop::cluster::{Cluster, KubeTarget};
 use devloop::helm::rendered::{Hook, HookDeletePolicy, HookEvent, Manifest, Rendered};
-use devloop::release::{APPLY_METHOD, ChartParts, NewRelease, Release, Status, Store};
+use devloop::release::{
+    APPLY_METHOD, ChartParts, DeployPlan, NewRelease, Release, Status, Store, deploy_plan,
+};
 use devloop_sim::{Sim, SimOptions};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -109,42 +111,54 @@ impl Harness {
         rendered_from(out["manifests"].as_object().expect("manifests by file"))
     }
 
-    /// Stands in for devloop's deploy: applies `rendered` as devloop does
-    /// and records revision `next` through the store.
+    /// Stands in for devloop's deploy: records the pending revision,
+    /// applies the objects as devloop does, records it `deployed`.
     async fn deploy(&self, release: &str, set: &[&str], history_max: usize) -> Release {
+        let (store, plan, mut record) = self.begin(release, set, history_max).await;
+        store
+            .finish(&mut record, Status::Deployed, plan.complete_description())
+            .await
+            .expect("outcome recorded");
+        record
+    }
+
+    /// A deploy up to its rollout: the revision written pending (Helm's
+    /// way), then the objects applied.
+    async fn begin(
+        &self,
+        release: &str,
+        set: &[&str],
+        history_max: usize,
+    ) -> (Store, DeployPlan, Release) {
         let rendered = self.render(release, set);
-        for manifest in &rendered.manifests {
-            apply_as_devloop(&self.cluster, release, manifest).await;
-        }
         let store = Store::new(&self.cluster, "default", release);
-        let previous = store.deployed().await.expect("history");
-        let version = store.next_version().await.expect("history");
-        let record = Release::new(&NewRelease {
+        let history = store.history().await.expect("history");
+        let plan = deploy_plan(release, &history).expect("no operation in progress");
+        let mut record = Release::new(&NewRelease {
             name: release,
             namespace: "default",
-            version,
+            version: plan.version,
             chart: &chart_parts(&self.chart),
             config: config_of(set),
             rendered: &rendered,
-            status: Status::Deployed,
-            description: if version == 1 {
-                "Install complete"
-            } else {
-                "Upgrade complete"
-            }
-            .to_owned(),
-            first_deployed: previous.and_then(|p| p.info.and_then(|i| i.first_deployed)),
+            status: plan.pending(),
+            description: plan.pending_description().to_owned(),
+            first_deployed: plan.first_deployed.clone(),
             now: Timestamp::now(),
         });
         store
-            .create(&record, history_max)
+            .begin(
+                &mut record,
+                plan.pending(),
+                plan.pending_description(),
+                history_max,
+            )
             .await
-            .expect("record written");
-        store
-            .supersede(version)
-            .await
-            .expect("older revisions superseded");
-        record
+            .expect("pending revision written");
+        for manifest in &rendered.manifests {
+            apply_as_devloop(&self.cluster, release, manifest).await;
+        }
+        (store, plan, record)
     }
 
     async fn get(&self, api_version: &str, kind: &str, name: &str) -> Json {
@@ -547,6 +561,65 @@ async fn devloop_reads_helms_releases_and_both_keep_history_max() {
         plan.record.manifest.contains("answer: \"14\""),
         "{}",
         plan.record.manifest
+    );
+    h.sim.shutdown().await;
+}
+
+/// A failed rollout: while devloop applies, Helm sees its lock; after, a
+/// `failed` revision, the deployed one kept, and Helm rolls back to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deploy_is_recorded_failed_and_the_deployed_revision_stays() {
+    let Some(world) = World::get() else { return };
+    let h = Harness::start(&world).await;
+    h.deploy("flaky", &["answer=1"], 10).await;
+    let (store, plan, mut record) = h.begin("flaky", &["answer=2"], 10).await;
+    assert_eq!(record.status(), Status::PendingUpgrade);
+
+    let chart = h.chart_str().to_owned();
+    let err = h
+        .helm(&["upgrade", "flaky", &chart, "--set", "answer=3"])
+        .expect_err("Helm waits for devloop's pending revision");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("another operation (install/upgrade/rollback) is in progress"),
+        "{err}"
+    );
+    let history = store.history().await.expect("history");
+    let err = deploy_plan("flaky", &history).expect_err("devloop waits too");
+    assert!(
+        err.to_string().contains("revision 2 is pending-upgrade"),
+        "{err}"
+    );
+
+    let why = plan.failed_description(
+        "flaky",
+        "deployment \"flaky-web\" exceeded its progress deadline",
+    );
+    store
+        .finish(&mut record, Status::Failed, &why)
+        .await
+        .expect("recorded");
+    let helm_history = h.helm_ok(&["history", "flaky"]);
+    assert_eq!(
+        column(&helm_history, "status"),
+        [&json!("deployed"), &json!("failed")]
+    );
+    assert_eq!(store.get(2).await.expect("revision 2").description(), why);
+    let deployed = store.deployed().await.expect("history").expect("deployed");
+    assert_eq!(deployed.version, 1);
+
+    // Helm's rollback (to the revision before the failed one) restores it.
+    h.helm_ok(&["rollback", "flaky"]);
+    assert_eq!(
+        h.get("v1", "ConfigMap", "flaky-answer").await["data"]["answer"],
+        "1"
+    );
+    let listed = h.devloop_history("flaky");
+    assert_eq!(
+        column(&listed["revisions"], "status"),
+        [&json!("superseded"), &json!("failed"), &json!("deployed")]
     );
     h.sim.shutdown().await;
 }
