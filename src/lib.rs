@@ -17,6 +17,7 @@ pub mod helm;
 pub mod output;
 pub mod pack;
 pub mod rollout;
+pub mod release;
 pub mod scaffold;
 pub mod session;
 pub mod watch;

@@ -95,6 +95,7 @@ fn text(report: &Report<'_>, root: &Path) -> String {
             row("registry", &app.registry, |v| or_dash(v.as_ref())),
             row("namespace", &app.namespace, Clone::clone),
             row("keep_images", &app.keep_images, ToString::to_string),
+            row("history_max", &app.history_max, ToString::to_string),
             row("chart", &app.chart, rel),
             row("values", &app.values, |v| list(v, rel)),
             row("ports", &app.ports, |v| list(v, ToString::to_string)),

@@ -9,6 +9,7 @@ mod cluster_args;
 mod completions;
 mod config;
 mod down;
+mod history;
 mod init;
 mod man;
 mod packs;
@@ -111,6 +112,8 @@ pub enum Command {
     Down(down::DownArgs),
     /// Render a chart as `helm template` does, without helm.
     Template(template::TemplateArgs),
+    /// List each app's release revisions (stored as Helm stores them; helm sees the same)
+    History(history::HistoryArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -126,6 +129,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Config(args) => config::run(&args, ctx),
         Command::Down(args) => down::run(&args, ctx),
         Command::Template(args) => template::run(&args, ctx),
+        Command::History(args) => history::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

@@ -19,7 +19,7 @@ pub const FILE_NAME: &str = "devloop.toml";
 /// One table of the file. The top level is a `Table`; in a one-app repo it
 /// describes the app, in a many-app repo each app is an `[[app]]` table and
 /// the top level holds only the keys shared by all apps (`registry`,
-/// `namespace`, `keep_images`, `allowed_contexts`). Which key may stand where is checked in
+/// `namespace`, `keep_images`, `history_max`, `allowed_contexts`). Which key may stand where is checked in
 /// `resolve.rs`, with the key's line and column.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +36,8 @@ pub struct Table {
     pub namespace: Option<Spanned<String>>,
     /// Local devloop images kept per app; older ones are removed. Default: 5.
     pub keep_images: Option<Spanned<i64>>,
+    /// Release revisions kept (Helm's `--history-max`); 0 keeps all. Default: 10.
+    pub history_max: Option<Spanned<i64>>,
     /// Helm chart directory, relative to the app; default: `chart`.
     pub chart: Option<Spanned<String>>,
     /// Extra values files, relative to the app, applied after the chart's values.yaml.

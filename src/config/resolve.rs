@@ -84,6 +84,8 @@ pub struct AppConfig {
     pub namespace: Sourced<String>,
     /// Local devloop images of this app kept by `build` (at least 1).
     pub keep_images: Sourced<usize>,
+    /// Release revisions kept in the cluster, as Helm's `--history-max` (0: all).
+    pub history_max: Sourced<usize>,
     /// Absolute chart directory.
     pub chart: Sourced<PathBuf>,
     /// Absolute values files, in the order Helm applies them.
@@ -304,7 +306,7 @@ fn reject_app_keys_at_top(parsed: &Parsed, top: &Table) -> Result<(), ConfigErro
             column,
             message: format!("`{key}` describes one app, but this file has [[app]] tables"),
             hint: Some(format!(
-                "move it into each [[app]]; only registry, namespace, keep_images and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
+                "move it into each [[app]]; only registry, namespace, keep_images, history_max and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
             )),
         });
     }
@@ -367,6 +369,7 @@ fn resolve_app(
         Sourced::new(format!("{}-dev", name.value), Source::Default("<app>-dev"))
     };
     let keep_images = keep_images(parsed, table, shared)?;
+    let history_max = history_max(parsed, table, shared)?;
     let chart = match &table.chart {
         Some(c) => Sourced::new(
             normalize(&path.value.join(c.get_ref())),
@@ -396,6 +399,7 @@ fn resolve_app(
         registry,
         namespace,
         keep_images,
+        history_max,
         chart,
         values,
     })
@@ -429,6 +433,35 @@ fn keep_images(
                 spanned.get_ref()
             ),
             Some("use 1 or more".to_owned()),
+        )),
+    }
+}
+
+/// Helm's `--history-max` default: enough revisions to roll back a few
+/// deploys, few enough that frequent dev deploys do not pile up Secrets.
+pub const DEFAULT_HISTORY_MAX: usize = crate::release::DEFAULT_HISTORY_MAX;
+
+fn history_max(
+    parsed: &Parsed,
+    table: &Table,
+    shared: Option<&Table>,
+) -> Result<Sourced<usize>, ConfigError> {
+    let Some(spanned) = table
+        .history_max
+        .as_ref()
+        .or_else(|| shared.and_then(|s| s.history_max.as_ref()))
+    else {
+        return Ok(Sourced::new(
+            DEFAULT_HISTORY_MAX,
+            Source::Default("10 revisions, as helm's --history-max"),
+        ));
+    };
+    match usize::try_from(*spanned.get_ref()) {
+        Ok(n) => Ok(Sourced::new(n, file_source(parsed, spanned))),
+        Err(_) => Err(parsed.invalid(
+            spanned,
+            format!("history_max = {} is negative", spanned.get_ref()),
+            Some("use 0 to keep every revision, or the number of revisions to keep".to_owned()),
         )),
     }
 }

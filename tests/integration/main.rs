@@ -16,6 +16,7 @@ mod init;
 mod init_chart;
 mod init_e2e;
 mod install;
+mod release;
 mod standins;
 mod support;
 mod world_smoke;

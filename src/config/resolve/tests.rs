@@ -278,3 +278,34 @@ fn keep_images_defaults_is_shared_and_must_keep_one() {
         }
     }
 }
+
+#[test]
+fn history_max_defaults_to_helms_is_shared_and_zero_keeps_all() {
+    let repo = Repo::new("", &[]);
+    let app = &repo.resolve(&no_flags(), &[]).expect("resolves").apps[0];
+    assert_eq!(app.history_max.value, 10);
+    assert_eq!(
+        app.history_max.source.to_string(),
+        "default (10 revisions, as helm's --history-max)"
+    );
+    let repo = Repo::new(
+        "history_max = 3\n\n[[app]]\npath = \"a\"\n\n[[app]]\npath = \"b\"\nhistory_max = 0\n",
+        &["a", "b"],
+    );
+    let config = repo.resolve(&no_flags(), &[]).expect("resolves");
+    assert_eq!(config.apps[0].history_max.value, 3);
+    assert_eq!(
+        config.apps[0].history_max.source.to_string(),
+        "devloop.toml:1:15"
+    );
+    assert_eq!(config.apps[1].history_max.value, 0);
+    match Repo::new("history_max = -1\n", &[]).resolve(&no_flags(), &[]) {
+        Err(ConfigError::Invalid {
+            line: 1,
+            column: 15,
+            message,
+            ..
+        }) => assert_eq!(message, "history_max = -1 is negative"),
+        other => panic!("{other:?}"),
+    }
+}
