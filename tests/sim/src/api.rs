@@ -30,6 +30,10 @@ fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
 
+pub(crate) fn empty() -> Body {
+    full(Bytes::new())
+}
+
 fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -43,11 +47,11 @@ fn json_response(code: u16, v: &Value) -> Response<Body> {
     respond(code, JSON, serde_json::to_vec(v).unwrap_or_default())
 }
 
-fn error_response(e: &ApiError) -> Response<Body> {
+pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
     json_response(e.code, &e.status())
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -172,6 +176,26 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Bod
         .is_some_and(|t| t.trim() == shared.token);
     if !authorized {
         return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+    }
+    match shared.faults.before_request().await {
+        crate::faults::Verdict::Serve => {}
+        // Until the client gives up or the connections are dropped.
+        crate::faults::Verdict::Hang => std::future::pending::<()>().await,
+        crate::faults::Verdict::Fail(e, retry_after) => {
+            let mut r = error_response(&e);
+            if let Some(s) = retry_after
+                && let Ok(v) = HeaderValue::from_str(&s.to_string())
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+    }
+    if let ["api", "v1", "namespaces", ns, "pods", name, sub] = segs.as_slice()
+        && crate::streams::is_stream(sub)
+    {
+        let (ns, name, sub) = ((*ns).to_owned(), (*name).to_owned(), (*sub).to_owned());
+        return crate::streams::handle(shared, req, &ns, &name, &sub).await;
     }
     let header = |h: header::HeaderName| {
         req.headers()

@@ -10,10 +10,12 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod api;
 mod apply;
 mod controllers;
 mod discovery;
+mod faults;
 mod fields;
 mod kubelet;
 mod objects;
@@ -22,6 +24,7 @@ mod proto;
 mod registry;
 mod select;
 mod store;
+mod streams;
 mod table;
 mod tls;
 
@@ -114,6 +117,13 @@ pub(crate) struct Shared {
     /// Whether a kubelet runs (then pods on the node are deleted gracefully:
     /// they stay Terminating until the kubelet has stopped their containers).
     kubelet_active: std::sync::atomic::AtomicBool,
+    /// The kubelet's Docker engine, for logs, exec, attach and port-forward.
+    docker: std::sync::OnceLock<bollard::Docker>,
+    /// Exit codes to report for containers killed by fault injection
+    /// (container id to code), read by the kubelet when it sees them exit.
+    exit_overrides: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Injected faults: failures, delays, half-open connections.
+    faults: faults::Faults,
 }
 
 /// A running simulator. Dropping it without [`Sim::shutdown`] stops it too.
@@ -126,6 +136,8 @@ pub struct Sim {
     workers: Vec<JoinHandle<()>>,
     /// The kubelet's instance id (its containers' `devloop-sim.instance` label).
     kubelet_instance: Option<String>,
+    /// The admin endpoint (fault injection, plain HTTP).
+    admin_addr: SocketAddr,
 }
 
 impl Sim {
@@ -163,9 +175,19 @@ impl Sim {
             next_cluster_ip: std::sync::atomic::AtomicU32::new(10),
             next_node_port: std::sync::atomic::AtomicU32::new(30_000),
             kubelet_active: std::sync::atomic::AtomicBool::new(false),
+            docker: std::sync::OnceLock::new(),
+            exit_overrides: std::sync::Mutex::default(),
+            faults: faults::Faults::default(),
         });
         bootstrap(&shared);
+        let admin = TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+            .await
+            .map_err(|e| SimError(format!("cannot listen for the admin endpoint: {e}")))?;
+        let admin_addr = admin
+            .local_addr()
+            .map_err(|e| SimError(format!("no admin address: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
+        tokio::spawn(admin::serve(admin, Arc::clone(&shared), stop_rx.clone()));
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
         let task = tokio::spawn(serve(
             listener,
@@ -183,6 +205,7 @@ impl Sim {
                 .await
                 .map_err(SimError)?;
             kubelet_instance = Some(kubelet.instance.clone());
+            let _ = shared.docker.set(kubelet.docker.clone());
             shared
                 .kubelet_active
                 .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -195,6 +218,7 @@ impl Sim {
             task: Some(task),
             workers,
             kubelet_instance,
+            admin_addr,
         })
     }
 
@@ -249,10 +273,64 @@ impl Sim {
         std::fs::rename(&tmp, path)
     }
 
-    /// Test hook: cuts every open connection (watches see a dropped
-    /// connection, as when a load balancer or the server restarts).
+    /// Test hook and fault: cuts every open connection (watches, logs, exec,
+    /// attach and port-forward streams included) without a goodbye, as when
+    /// a load balancer or the server restarts.
     pub fn drop_connections(&self) {
         self.shared.kill.send_modify(|n| *n += 1);
+    }
+
+    /// The admin endpoint, `http://127.0.0.1:PORT` (plain HTTP, the same
+    /// bearer token): fault injection from other processes (`src/admin.rs`).
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
+    }
+
+    /// Fault: the next `count` API requests fail with `code` (500, or 429
+    /// with `Retry-After: retry_after_seconds`).
+    pub fn fail_next(&self, count: u32, code: u16, retry_after_seconds: u64) {
+        self.shared
+            .faults
+            .fail_next(count, code, retry_after_seconds);
+    }
+
+    /// Fault: every API response waits `delay` first (zero: no delay).
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.faults.set_delay(delay);
+    }
+
+    /// Fault: new connections are accepted and never answered (no TLS
+    /// handshake), and requests on open ones never get a response, until
+    /// turned off (and [`Sim::drop_connections`] releases the held ones).
+    pub fn set_half_open(&self, on: bool) {
+        self.shared.faults.set_half_open(on);
+    }
+
+    /// Ends the failures, delay and half-open mode.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Fault: kills a pod's running container (the pod's only one when
+    /// `container` is `None`) so that it exits with `exit_code`; the kubelet
+    /// restarts it per the pod's restartPolicy.
+    pub async fn kill_container(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        exit_code: i64,
+    ) -> Result<(), SimError> {
+        faults::kill_container(&self.shared, namespace, pod, container, exit_code)
+            .await
+            .map(|_| ())
+            .map_err(SimError)
+    }
+
+    /// Fault: deletes a pod at once (grace period 0), as a lost node or a
+    /// forced eviction does; its containers are killed.
+    pub fn delete_pod(&self, namespace: &str, pod: &str) -> Result<(), SimError> {
+        faults::delete_pod(&self.shared, namespace, pod).map_err(SimError)
     }
 
     /// Test hook: forgets the event history, as etcd compaction does, so
@@ -331,6 +409,13 @@ async fn serve(
         let mut kill = shared.kill.subscribe();
         tokio::spawn(async move {
             let conn = async {
+                if shared.faults.half_open() {
+                    // Accepted, then never answered (not even the TLS
+                    // handshake) until the connections are dropped.
+                    let _held = tcp;
+                    std::future::pending::<()>().await;
+                    return;
+                }
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };

@@ -101,7 +101,12 @@ pub async fn start(
 /// removes every container of this instance.
 pub async fn run(kubelet: Arc<Kubelet>, mut stop: watch::Receiver<bool>) {
     let mut workers: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut passes = 0u32;
     loop {
+        passes = passes.wrapping_add(1);
+        if passes.is_multiple_of(25) {
+            sweep(&kubelet, &workers).await;
+        }
         tokio::select! {
             _ = stop.changed() => break,
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -140,6 +145,29 @@ pub async fn run(kubelet: Arc<Kubelet>, mut stop: watch::Receiver<bool>) {
     }
     cleanup(&kubelet.docker, &kubelet.instance).await;
     let _ = std::fs::remove_dir_all(&kubelet.volume_root);
+}
+
+/// Removes the containers of pods that are gone while no worker ran for
+/// them (a finished pod keeps its containers for its logs until deleted).
+async fn sweep(kubelet: &Kubelet, workers: &HashMap<String, JoinHandle<()>>) {
+    let label = format!("{}={}", docker::INSTANCE, kubelet.instance);
+    let pods: HashSet<String> = kubelet
+        .shared
+        .store
+        .list("/pods", None)
+        .0
+        .iter()
+        .filter_map(|p| meta_str(p, "uid").map(str::to_owned))
+        .collect();
+    for (id, labels) in docker::with_label(&kubelet.docker, &label).await {
+        let uid = labels
+            .get("io.kubernetes.pod.uid")
+            .cloned()
+            .unwrap_or_default();
+        if !pods.contains(&uid) && !workers.contains_key(&uid) {
+            docker::remove(&kubelet.docker, &id).await;
+        }
+    }
 }
 
 /// Removes every container of simulator instance `instance`.

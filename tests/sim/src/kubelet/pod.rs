@@ -38,6 +38,9 @@ struct Container {
     startup: Option<ProbeState>,
     back_off_pull: u32,
     seen_running: bool,
+    /// The last two exited containers, newest last: kept (not removed) so
+    /// `pods/log` can read the current terminated one and `previous`.
+    dead: Vec<String>,
 }
 
 struct Pod {
@@ -119,7 +122,8 @@ pub async fn run(k: Arc<Kubelet>, key: Key, uid: String, mut stop: watch::Receiv
         let finished = pod.step(&spec).await;
         pod.write_status(&spec);
         if finished {
-            pod.teardown(None, 0).await;
+            // The containers stay (their logs are readable) until the pod is
+            // deleted; the deletion's worker removes them by label.
             return;
         }
         tokio::select! {
@@ -288,7 +292,15 @@ impl Pod {
                 return;
             }
             let st = st.unwrap_or_default();
-            let code = st.exit_code.unwrap_or(-1);
+            // A fault injected with an exit code (`Sim::kill_container`)
+            // shows that code, as if the process had exited with it.
+            let injected = self
+                .k
+                .shared
+                .exit_overrides
+                .lock()
+                .map_or(None, |mut o| o.remove(&id));
+            let code = injected.unwrap_or_else(|| st.exit_code.unwrap_or(-1));
             let reason = if st.oom_killed == Some(true) {
                 "OOMKilled"
             } else if code == 0 {
@@ -303,7 +315,11 @@ impl Pod {
                 "finishedAt": st.finished_at.as_deref().filter(|f| f.len() >= 19 && !f.starts_with("0001")).map_or_else(objects::now, |f| format!("{}Z", &f[..19])),
                 "containerID": format!("docker://{id}"),
             });
-            super::docker::remove(&docker, &id).await;
+            state.dead.push(id);
+            if state.dead.len() > 2 {
+                let oldest = state.dead.remove(0);
+                super::docker::remove(&docker, &oldest).await;
+            }
             state.id = None;
             state.ready = false;
             state.started = None;
@@ -901,6 +917,12 @@ impl Pod {
         }
         if let Some(infra) = self.infra.take() {
             super::docker::remove(&docker, &infra).await;
+        }
+        // Exited containers kept for their logs, and those of a finished
+        // pod whose worker (and its state) is gone.
+        let label = format!("io.kubernetes.pod.uid={}", self.uid);
+        for (id, _) in super::docker::with_label(&docker, &label).await {
+            super::docker::remove(&docker, &id).await;
         }
         let _ = std::fs::remove_dir_all(self.k.volume_root.join(&self.uid));
     }
