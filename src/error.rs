@@ -59,6 +59,7 @@ pub enum Error {
     /// The user's chart or values (always the user's to fix).
     #[error(transparent)]
     Chart(#[from] ChartError),
+    #[error(transparent)]
     Rollout(#[from] RolloutError),
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]

@@ -56,6 +56,35 @@ pub async fn owned_objects(
     release: &Release,
     kinds: &BTreeSet<(String, String)>,
 ) -> Result<BTreeSet<ObjectRef>, DeployError> {
+    matching(cluster, resolver, release, kinds, &|json| release.owns(json)).await
+}
+
+/// Hook objects devloop created for `release` (not part of the release, so
+/// only `down` looks for them).
+pub async fn hook_objects(
+    cluster: &Cluster,
+    resolver: &Resolver,
+    release: &Release,
+    kinds: &BTreeSet<(String, String)>,
+) -> Result<BTreeSet<ObjectRef>, DeployError> {
+    let hook_of = |json: &serde_json::Value| {
+        json.pointer("/metadata/annotations")
+            .and_then(|a| a.get(super::hooks::HOOK_OF_ANNOTATION))
+            .and_then(serde_json::Value::as_str)
+            == Some(release.name.as_str())
+    };
+    matching(cluster, resolver, release, kinds, &hook_of).await
+}
+
+/// Objects among `kinds` with the release's instance label that `keep`
+/// accepts.
+async fn matching(
+    cluster: &Cluster,
+    resolver: &Resolver,
+    release: &Release,
+    kinds: &BTreeSet<(String, String)>,
+    keep: &(dyn Fn(&serde_json::Value) -> bool + Sync),
+) -> Result<BTreeSet<ObjectRef>, DeployError> {
     let mut found = BTreeSet::new();
     let params = ListParams::default().labels(&release.selector());
     for (api_version, kind) in kinds {
@@ -77,7 +106,7 @@ pub async fn owned_objects(
             .map_err(|e| cluster.error(&format!("list {kind}s"), e))?;
         for item in list.items {
             let json = serde_json::to_value(&item).unwrap_or_default();
-            if release.owns(&json)
+            if keep(&json)
                 && let Some(name) = item.metadata.name
             {
                 found.insert(ObjectRef {

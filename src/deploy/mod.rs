@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod hooks;
 pub mod inputs;
 pub mod inventory;
 pub mod live;
@@ -156,6 +157,8 @@ pub async fn down(
             .collect(),
         ..DownOutcome::default()
     };
+    let hooks = inventory::hook_objects(cluster, resolver, release, &kinds).await?;
+    outcome.deleted.extend(hooks);
     inventory::delete_all(cluster, resolver, &outcome.deleted).await?;
     outcome.revisions = delete_revisions(cluster, release).await?;
     pull_secret::delete(cluster, release).await?;
