@@ -318,7 +318,12 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
     h.deploy("rel", &["answer=42", "image=127.0.0.1:5000/answer:2"], 10)
         .await;
 
-    // Helm reads devloop's records: history, status with the manifest, values.
+    // Helm reads devloop's records: list, history, status with the
+    // manifest, values.
+    let list = h.helm_ok(&["list"]);
+    assert_eq!(list[0]["name"], "rel", "{list}");
+    assert_eq!(list[0]["status"], "deployed", "{list}");
+    assert_eq!(list[0]["revision"], 2, "{list}");
     let history = h.helm_ok(&["history", "rel"]);
     assert_eq!(column(&history, "revision"), [&json!(1), &json!(2)]);
     assert_eq!(
@@ -407,6 +412,21 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
     );
     assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
     assert_eq!(revisions[4]["chart"], "answer-0.1.0");
+
+    // What an uninstall deletes, read from Helm's last revision.
+    let last = store.last().await.expect("history").expect("a revision");
+    let objects: Vec<(String, String)> = last
+        .resources()
+        .into_iter()
+        .map(|r| (r.kind, r.name))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            ("ConfigMap".to_owned(), "rel-answer".to_owned()),
+            ("Deployment".to_owned(), "rel-web".to_owned()),
+        ]
+    );
     h.sim.shutdown().await;
 }
 
