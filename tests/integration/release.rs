@@ -309,6 +309,55 @@ fn column<'a>(history: &'a Json, key: &str) -> Vec<&'a Json> {
         .collect()
 }
 
+/// After two devloop deploys, Helm's rollback, a devloop deploy and Helm's
+/// upgrade: what `devloop history` and the last record show.
+async fn assert_devloop_sees_five_revisions(h: &Harness, store: &Store) {
+    let listed = h.devloop_history("rel");
+    let revisions = &listed["revisions"];
+    assert_eq!(listed["release"], "rel");
+    assert_eq!(
+        column(revisions, "revision"),
+        [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5)]
+    );
+    assert_eq!(
+        column(revisions, "description"),
+        [
+            &json!("Install complete"),
+            &json!("Upgrade complete"),
+            &json!("Rollback to 1"),
+            &json!("Upgrade complete"),
+            &json!("Upgrade complete"),
+        ]
+    );
+    assert_eq!(
+        column(revisions, "status"),
+        [
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("deployed"),
+        ]
+    );
+    assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
+    assert_eq!(revisions[4]["chart"], "answer-0.1.0");
+
+    // What an uninstall deletes, read from Helm's last revision.
+    let last = store.last().await.expect("history").expect("a revision");
+    let objects: Vec<(String, String)> = last
+        .resources()
+        .into_iter()
+        .map(|r| (r.kind, r.name))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            ("ConfigMap".to_owned(), "rel-answer".to_owned()),
+            ("Deployment".to_owned(), "rel-web".to_owned()),
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() {
     let Some(world) = World::get() else { return };
@@ -320,10 +369,10 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
 
     // Helm reads devloop's records: list, history, status with the
     // manifest, values.
-    let list = h.helm_ok(&["list"]);
-    assert_eq!(list[0]["name"], "rel", "{list}");
-    assert_eq!(list[0]["status"], "deployed", "{list}");
-    assert_eq!(list[0]["revision"], 2, "{list}");
+    let helm_list = h.helm_ok(&["list"]);
+    assert_eq!(helm_list[0]["name"], "rel", "{helm_list}");
+    assert_eq!(helm_list[0]["status"], "deployed", "{helm_list}");
+    assert_eq!(helm_list[0]["revision"], 2, "{helm_list}");
     let history = h.helm_ok(&["history", "rel"]);
     assert_eq!(column(&history, "revision"), [&json!(1), &json!(2)]);
     assert_eq!(
@@ -383,50 +432,7 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
         "45"
     );
 
-    let listed = h.devloop_history("rel");
-    let revisions = &listed["revisions"];
-    assert_eq!(listed["release"], "rel");
-    assert_eq!(
-        column(revisions, "revision"),
-        [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5)]
-    );
-    assert_eq!(
-        column(revisions, "description"),
-        [
-            &json!("Install complete"),
-            &json!("Upgrade complete"),
-            &json!("Rollback to 1"),
-            &json!("Upgrade complete"),
-            &json!("Upgrade complete"),
-        ]
-    );
-    assert_eq!(
-        column(revisions, "status"),
-        [
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("deployed"),
-        ]
-    );
-    assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
-    assert_eq!(revisions[4]["chart"], "answer-0.1.0");
-
-    // What an uninstall deletes, read from Helm's last revision.
-    let last = store.last().await.expect("history").expect("a revision");
-    let objects: Vec<(String, String)> = last
-        .resources()
-        .into_iter()
-        .map(|r| (r.kind, r.name))
-        .collect();
-    assert_eq!(
-        objects,
-        [
-            ("ConfigMap".to_owned(), "rel-answer".to_owned()),
-            ("Deployment".to_owned(), "rel-web".to_owned()),
-        ]
-    );
+    assert_devloop_sees_five_revisions(&h, &store).await;
     h.sim.shutdown().await;
 }
 
