@@ -29,8 +29,10 @@ use crate::helm::rendered::{Hook as RenderedHook, Rendered};
 /// devloop's manager owns and changes (the image, first of all). With `csa`
 /// Helm patches client-side (a three-way strategic merge from the stored
 /// manifest), an Update that takes fields over instead of conflicting; the
-/// next devloop deploy, forced, takes them back. Proven in
-/// `tests/integration/release.rs` against real Helm.
+/// next devloop deploy, forced, takes them back. Helm's rollback takes the
+/// method from the revision it returns to, so devloop also rewrites `ssa`
+/// on the revisions Helm wrote before ([`super::Store::hand_over`]).
+/// Proven in `tests/integration/release.rs` against real Helm.
 pub const APPLY_METHOD: &str = "csa";
 
 /// A release's state, Helm's `pkg/release/common.Status` words.

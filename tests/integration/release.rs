@@ -649,3 +649,35 @@ async fn a_failed_deploy_is_recorded_failed_and_the_deployed_revision_stays() {
     );
     h.sim.shutdown().await;
 }
+
+/// Helm 4 installs server-side (`ssa`) and its rollback applies the way the
+/// target revision says: after devloop deployed on top, that would conflict
+/// with devloop's fields, so devloop's deploy hands Helm's revisions over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_rolls_back_to_its_own_server_side_revision_after_devloop_deployed() {
+    let Some(world) = World::get() else { return };
+    let h = Harness::start(&world).await;
+    let chart = h.chart_str().to_owned();
+    h.helm_ok(&["install", "mix", &chart, "--set", "answer=1"]);
+    let store = Store::new(&h.cluster, "default", "mix");
+    assert_eq!(
+        store.get(1).await.expect("Helm's revision").apply_method,
+        "ssa"
+    );
+    h.deploy("mix", &["answer=2"], 10).await;
+    assert_eq!(
+        store.get(1).await.expect("Helm's revision").apply_method,
+        APPLY_METHOD
+    );
+    h.helm_ok(&["rollback", "mix", "1"]);
+    assert_eq!(
+        h.get("v1", "ConfigMap", "mix-answer").await["data"]["answer"],
+        "1"
+    );
+    h.deploy("mix", &["answer=4"], 10).await;
+    assert_eq!(
+        h.get("v1", "ConfigMap", "mix-answer").await["data"]["answer"],
+        "4"
+    );
+    h.sim.shutdown().await;
+}
