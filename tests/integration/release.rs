@@ -679,5 +679,16 @@ async fn helm_rolls_back_to_its_own_server_side_revision_after_devloop_deployed(
         h.get("v1", "ConfigMap", "mix-answer").await["data"]["answer"],
         "4"
     );
+
+    // Helm's uninstall finds devloop's objects by release and leaves none.
+    h.helm_ok(&["uninstall", "mix"]);
+    assert!(store.history().await.expect("history").is_empty());
+    for (api_version, kind, name) in [
+        ("v1", "ConfigMap", "mix-answer"),
+        ("apps/v1", "Deployment", "mix-web"),
+    ] {
+        let left = dynamic(&h.cluster, api_version, kind).get_opt(name).await;
+        assert!(matches!(left, Ok(None)), "{kind} {name} left: {left:?}");
+    }
     h.sim.shutdown().await;
 }
