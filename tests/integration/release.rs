@@ -495,6 +495,34 @@ fn assert_history_text_and_missing_release(h: &Harness) {
         "{}",
         missing.stderr
     );
+
+    // Several apps: each deployed one under a heading, a warning for the rest.
+    let repo = h.dir.path().join("repo-many");
+    for dir in ["a", "b"] {
+        std::fs::create_dir_all(repo.join(dir)).expect("mkdir");
+    }
+    std::fs::write(
+        repo.join("devloop.toml"),
+        "namespace = \"default\"\n\n[[app]]\nname = \"helmrel\"\npath = \"a\"\n\n[[app]]\nname = \"ghost\"\npath = \"b\"\n",
+    )
+    .expect("devloop.toml");
+    let many = run(devloop(&repo)
+        .env("KUBECONFIG", &h.kubeconfig)
+        .arg("history"));
+    assert_eq!(many.code, 0, "{}", many.stderr);
+    assert!(
+        many.stdout
+            .starts_with("app helmrel (release helmrel in default)\nREVISION "),
+        "{}",
+        many.stdout
+    );
+    assert_eq!(many.stdout.lines().count(), 4, "{}", many.stdout);
+    assert!(
+        many.stderr
+            .contains("app ghost: release ghost not found in namespace default"),
+        "{}",
+        many.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,6 +661,11 @@ async fn a_failed_deploy_is_recorded_failed_and_the_deployed_revision_stays() {
         [&json!("deployed"), &json!("failed")]
     );
     assert_eq!(store.get(2).await.expect("revision 2").description(), why);
+    // The record holds the chart's values: Helm merges them with the user's.
+    assert_eq!(
+        h.helm_ok(&["get-values", "flaky", "--all", "--revision", "2"]),
+        json!({"answer": "2", "image": "busybox:1.37"})
+    );
     let deployed = store.deployed().await.expect("history").expect("deployed");
     assert_eq!(deployed.version, 1);
 
