@@ -342,6 +342,22 @@ async fn assert_devloop_sees_five_revisions(h: &Harness, store: &Store) {
     assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
     assert_eq!(revisions[4]["chart"], "answer-0.1.0");
 
+    // The Secrets carry the same labels whoever wrote them (1: devloop, 5: Helm).
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(h.cluster.client.clone(), "default");
+    for (version, status) in [(1, "superseded"), (5, "deployed")] {
+        let secret = secrets
+            .get(&format!("sh.helm.release.v1.rel.v{version}"))
+            .await
+            .expect("release Secret");
+        assert_eq!(secret.type_.as_deref(), Some("helm.sh/release.v1"));
+        let labels = secret.metadata.labels.unwrap_or_default();
+        let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["modifiedAt", "name", "owner", "status", "version"]);
+        assert_eq!(labels["status"], status);
+        assert_eq!(labels["version"], version.to_string());
+    }
+
     // What an uninstall deletes, read from Helm's last revision.
     let last = store.last().await.expect("history").expect("a revision");
     let objects: Vec<(String, String)> = last
