@@ -2,16 +2,19 @@
 //! sees devloop's deploys as its own releases and devloop sees Helm's.
 //!
 //! [`record`] is the release JSON, [`codec`] Helm's encoding of it,
+//! [`manifest`] reads a stored manifest (images, objects),
 //! [`store`] the Secrets driver (history, pruning to `history_max`),
 //! [`plan`] the pure decisions (what to prune, what a rollback re-applies).
 //! Applying objects and running hooks is deploy's job, not this module's.
 
 pub mod codec;
+pub mod manifest;
 pub mod plan;
 pub mod record;
 pub mod store;
 
 pub use codec::CodecError;
+pub use manifest::ObjectRef;
 pub use plan::{DeployPlan, RollbackPlan, deploy_plan, prune_plan, rollback_plan};
 pub use record::{APPLY_METHOD, ChartParts, NewRelease, Release, Status};
 pub use store::Store;

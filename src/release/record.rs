@@ -17,6 +17,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value as Json};
 
+use super::manifest::{self, ObjectRef};
 use crate::helm::rendered::{Hook as RenderedHook, Rendered};
 
 /// The apply method devloop records: `csa`, although devloop applies with
@@ -28,8 +29,10 @@ use crate::helm::rendered::{Hook as RenderedHook, Rendered};
 /// devloop's manager owns and changes (the image, first of all). With `csa`
 /// Helm patches client-side (a three-way strategic merge from the stored
 /// manifest), an Update that takes fields over instead of conflicting; the
-/// next devloop deploy, forced, takes them back. Proven in
-/// `tests/integration/release.rs` against real Helm.
+/// next devloop deploy, forced, takes them back. Helm's rollback takes the
+/// method from the revision it returns to, so devloop also rewrites `ssa`
+/// on the revisions Helm wrote before ([`super::Store::hand_over`]).
+/// Proven in `tests/integration/release.rs` against real Helm.
 pub const APPLY_METHOD: &str = "csa";
 
 /// A release's state, Helm's `pkg/release/common.Status` words.
@@ -397,13 +400,13 @@ impl Release {
 
     /// The container images the manifest runs, in order, without repeats.
     pub fn images(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for doc in split_documents(&self.manifest) {
-            if let Ok(value) = serde_saphyr::from_str::<Json>(doc) {
-                collect_images(&value, &mut out);
-            }
-        }
-        out
+        manifest::images(&self.manifest)
+    }
+
+    /// The objects the manifest holds (hooks excluded): what an uninstall
+    /// deletes, found by release rather than by label.
+    pub fn resources(&self) -> Vec<ObjectRef> {
+        manifest::resources(&self.manifest)
     }
 }
 
@@ -438,41 +441,6 @@ fn hook(h: &RenderedHook) -> Hook {
             .collect(),
         output_log_policies: Vec::new(),
         extra: Map::new(),
-    }
-}
-
-/// The documents of a release manifest (`---` lines separate them).
-fn split_documents(manifest: &str) -> impl Iterator<Item = &str> {
-    manifest
-        .split("\n---")
-        .map(|d| d.strip_prefix("---").unwrap_or(d))
-        .filter(|d| !d.trim().is_empty())
-}
-
-/// Images of `containers` and `initContainers` lists anywhere in `value`
-/// (a Deployment's pod template, a `CronJob`'s job template, a Pod).
-fn collect_images(value: &Json, out: &mut Vec<String>) {
-    match value {
-        Json::Object(map) => {
-            for (key, child) in map {
-                if key == "containers" || key == "initContainers" {
-                    for image in child
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|c| c.get("image").and_then(Json::as_str))
-                    {
-                        if !out.iter().any(|i| i == image) {
-                            out.push(image.to_owned());
-                        }
-                    }
-                } else {
-                    collect_images(child, out);
-                }
-            }
-        }
-        Json::Array(items) => items.iter().for_each(|i| collect_images(i, out)),
-        _ => {}
     }
 }
 

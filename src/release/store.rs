@@ -20,7 +20,7 @@ use kube::api::{DeleteParams, ListParams, PostParams};
 use super::ReleaseError;
 use super::codec;
 use super::plan::prune_plan;
-use super::record::{Release, Status, key};
+use super::record::{APPLY_METHOD, Release, Status, key};
 use crate::cluster::{Cluster, ClusterError};
 
 /// The Secret type Helm 3 and 4 give release records.
@@ -156,7 +156,25 @@ impl Store {
         history_max: usize,
     ) -> Result<Vec<u32>, ReleaseError> {
         release.set_status(status, description);
+        self.hand_over().await?;
         self.create(release, history_max).await
+    }
+
+    /// Rewrites the apply method of revisions Helm applied server-side
+    /// (`ssa`, Helm 4's default) to [`APPLY_METHOD`]: once devloop's manager
+    /// owns the fields, Helm's rollback to such a revision would apply
+    /// server-side without force (Helm takes the method from the target
+    /// revision) and conflict with devloop. Returns the versions rewritten.
+    pub async fn hand_over(&self) -> Result<Vec<u32>, ReleaseError> {
+        let mut done = Vec::new();
+        for mut release in self.history().await? {
+            if release.apply_method == "ssa" {
+                APPLY_METHOD.clone_into(&mut release.apply_method);
+                self.update(&release).await?;
+                done.push(release.version);
+            }
+        }
+        Ok(done)
     }
 
     /// Records how applying `release` ended. `deployed` supersedes every

@@ -309,6 +309,71 @@ fn column<'a>(history: &'a Json, key: &str) -> Vec<&'a Json> {
         .collect()
 }
 
+/// After two devloop deploys, Helm's rollback, a devloop deploy and Helm's
+/// upgrade: what `devloop history` and the last record show.
+async fn assert_devloop_sees_five_revisions(h: &Harness, store: &Store) {
+    let listed = h.devloop_history("rel");
+    let revisions = &listed["revisions"];
+    assert_eq!(listed["release"], "rel");
+    assert_eq!(
+        column(revisions, "revision"),
+        [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5)]
+    );
+    assert_eq!(
+        column(revisions, "description"),
+        [
+            &json!("Install complete"),
+            &json!("Upgrade complete"),
+            &json!("Rollback to 1"),
+            &json!("Upgrade complete"),
+            &json!("Upgrade complete"),
+        ]
+    );
+    assert_eq!(
+        column(revisions, "status"),
+        [
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("superseded"),
+            &json!("deployed"),
+        ]
+    );
+    assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
+    assert_eq!(revisions[4]["chart"], "answer-0.1.0");
+
+    // The Secrets carry the same labels whoever wrote them (1: devloop, 5: Helm).
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(h.cluster.client.clone(), "default");
+    for (version, status) in [(1, "superseded"), (5, "deployed")] {
+        let secret = secrets
+            .get(&format!("sh.helm.release.v1.rel.v{version}"))
+            .await
+            .expect("release Secret");
+        assert_eq!(secret.type_.as_deref(), Some("helm.sh/release.v1"));
+        let labels = secret.metadata.labels.unwrap_or_default();
+        let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["modifiedAt", "name", "owner", "status", "version"]);
+        assert_eq!(labels["status"], status);
+        assert_eq!(labels["version"], version.to_string());
+    }
+
+    // What an uninstall deletes, read from Helm's last revision.
+    let last = store.last().await.expect("history").expect("a revision");
+    let objects: Vec<(String, String)> = last
+        .resources()
+        .into_iter()
+        .map(|r| (r.kind, r.name))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            ("ConfigMap".to_owned(), "rel-answer".to_owned()),
+            ("Deployment".to_owned(), "rel-web".to_owned()),
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() {
     let Some(world) = World::get() else { return };
@@ -318,7 +383,12 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
     h.deploy("rel", &["answer=42", "image=127.0.0.1:5000/answer:2"], 10)
         .await;
 
-    // Helm reads devloop's records: history, status with the manifest, values.
+    // Helm reads devloop's records: list, history, status with the
+    // manifest, values.
+    let helm_list = h.helm_ok(&["list"]);
+    assert_eq!(helm_list[0]["name"], "rel", "{helm_list}");
+    assert_eq!(helm_list[0]["status"], "deployed", "{helm_list}");
+    assert_eq!(helm_list[0]["revision"], 2, "{helm_list}");
     let history = h.helm_ok(&["history", "rel"]);
     assert_eq!(column(&history, "revision"), [&json!(1), &json!(2)]);
     assert_eq!(
@@ -378,35 +448,7 @@ async fn helm_upgrades_and_rolls_back_what_devloop_recorded_without_conflicts() 
         "45"
     );
 
-    let listed = h.devloop_history("rel");
-    let revisions = &listed["revisions"];
-    assert_eq!(listed["release"], "rel");
-    assert_eq!(
-        column(revisions, "revision"),
-        [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5)]
-    );
-    assert_eq!(
-        column(revisions, "description"),
-        [
-            &json!("Install complete"),
-            &json!("Upgrade complete"),
-            &json!("Rollback to 1"),
-            &json!("Upgrade complete"),
-            &json!("Upgrade complete"),
-        ]
-    );
-    assert_eq!(
-        column(revisions, "status"),
-        [
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("superseded"),
-            &json!("deployed"),
-        ]
-    );
-    assert_eq!(revisions[1]["images"], json!(["127.0.0.1:5000/answer:2"]));
-    assert_eq!(revisions[4]["chart"], "answer-0.1.0");
+    assert_devloop_sees_five_revisions(&h, &store).await;
     h.sim.shutdown().await;
 }
 
@@ -468,6 +510,34 @@ fn assert_history_text_and_missing_release(h: &Harness) {
             .contains("release nothere not found in namespace default"),
         "{}",
         missing.stderr
+    );
+
+    // Several apps: each deployed one under a heading, a warning for the rest.
+    let repo = h.dir.path().join("repo-many");
+    for dir in ["a", "b"] {
+        std::fs::create_dir_all(repo.join(dir)).expect("mkdir");
+    }
+    std::fs::write(
+        repo.join("devloop.toml"),
+        "namespace = \"default\"\n\n[[app]]\nname = \"helmrel\"\npath = \"a\"\n\n[[app]]\nname = \"ghost\"\npath = \"b\"\n",
+    )
+    .expect("devloop.toml");
+    let many = run(devloop(&repo)
+        .env("KUBECONFIG", &h.kubeconfig)
+        .arg("history"));
+    assert_eq!(many.code, 0, "{}", many.stderr);
+    assert!(
+        many.stdout
+            .starts_with("app helmrel (release helmrel in default)\nREVISION "),
+        "{}",
+        many.stdout
+    );
+    assert_eq!(many.stdout.lines().count(), 4, "{}", many.stdout);
+    assert!(
+        many.stderr
+            .contains("app ghost: release ghost not found in namespace default"),
+        "{}",
+        many.stderr
     );
 }
 
@@ -607,6 +677,11 @@ async fn a_failed_deploy_is_recorded_failed_and_the_deployed_revision_stays() {
         [&json!("deployed"), &json!("failed")]
     );
     assert_eq!(store.get(2).await.expect("revision 2").description(), why);
+    // The record holds the chart's values: Helm merges them with the user's.
+    assert_eq!(
+        h.helm_ok(&["get-values", "flaky", "--all", "--revision", "2"]),
+        json!({"answer": "2", "image": "busybox:1.37"})
+    );
     let deployed = store.deployed().await.expect("history").expect("deployed");
     assert_eq!(deployed.version, 1);
 
@@ -621,5 +696,48 @@ async fn a_failed_deploy_is_recorded_failed_and_the_deployed_revision_stays() {
         column(&listed["revisions"], "status"),
         [&json!("superseded"), &json!("failed"), &json!("deployed")]
     );
+    h.sim.shutdown().await;
+}
+
+/// Helm 4 installs server-side (`ssa`) and its rollback applies the way the
+/// target revision says: after devloop deployed on top, that would conflict
+/// with devloop's fields, so devloop's deploy hands Helm's revisions over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_rolls_back_to_its_own_server_side_revision_after_devloop_deployed() {
+    let Some(world) = World::get() else { return };
+    let h = Harness::start(&world).await;
+    let chart = h.chart_str().to_owned();
+    h.helm_ok(&["install", "mix", &chart, "--set", "answer=1"]);
+    let store = Store::new(&h.cluster, "default", "mix");
+    assert_eq!(
+        store.get(1).await.expect("Helm's revision").apply_method,
+        "ssa"
+    );
+    h.deploy("mix", &["answer=2"], 10).await;
+    assert_eq!(
+        store.get(1).await.expect("Helm's revision").apply_method,
+        APPLY_METHOD
+    );
+    h.helm_ok(&["rollback", "mix", "1"]);
+    assert_eq!(
+        h.get("v1", "ConfigMap", "mix-answer").await["data"]["answer"],
+        "1"
+    );
+    h.deploy("mix", &["answer=4"], 10).await;
+    assert_eq!(
+        h.get("v1", "ConfigMap", "mix-answer").await["data"]["answer"],
+        "4"
+    );
+
+    // Helm's uninstall finds devloop's objects by release and leaves none.
+    h.helm_ok(&["uninstall", "mix"]);
+    assert!(store.history().await.expect("history").is_empty());
+    for (api_version, kind, name) in [
+        ("v1", "ConfigMap", "mix-answer"),
+        ("apps/v1", "Deployment", "mix-web"),
+    ] {
+        let left = dynamic(&h.cluster, api_version, kind).get_opt(name).await;
+        assert!(matches!(left, Ok(None)), "{kind} {name} left: {left:?}");
+    }
     h.sim.shutdown().await;
 }
