@@ -96,6 +96,9 @@ fn text(report: &Report<'_>, root: &Path) -> String {
             row("namespace", &app.namespace, Clone::clone),
             row("keep_images", &app.keep_images, ToString::to_string),
             row("history_max", &app.history_max, ToString::to_string),
+            row("image_pull_secrets", &app.image_pull_secrets, |v| {
+                list(v, Clone::clone)
+            }),
             row("chart", &app.chart, rel),
             row("values", &app.values, |v| list(v, rel)),
             row("ports", &app.ports, |v| list(v, ToString::to_string)),

@@ -8,7 +8,9 @@ mod build;
 mod cluster_args;
 mod completions;
 mod config;
+mod deploy;
 mod down;
+mod duration;
 mod history;
 mod init;
 mod man;
@@ -108,6 +110,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
+    /// Build, push or load, render, apply and wait for the rollout, once
+    Deploy(deploy::DeployArgs),
     /// Delete the app's release from the cluster (objects, revisions, and the namespace devloop created)
     Down(down::DownArgs),
     /// Render a chart as `helm template` does, without helm.
@@ -127,6 +131,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Packs(args) => packs::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
+        Command::Deploy(args) => deploy::run(&args, ctx),
         Command::Down(args) => down::run(&args, ctx),
         Command::Template(args) => template::run(&args, ctx),
         Command::History(args) => history::run(&args, ctx),

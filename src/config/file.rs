@@ -38,6 +38,8 @@ pub struct Table {
     pub keep_images: Option<Spanned<i64>>,
     /// Release revisions kept (Helm's `--history-max`); 0 keeps all. Default: 10.
     pub history_max: Option<Spanned<i64>>,
+    /// Secrets the cluster pulls the image with (`imagePullSecrets`); default: none.
+    pub image_pull_secrets: Option<Spanned<Vec<String>>>,
     /// Helm chart directory, relative to the app; default: `chart`.
     pub chart: Option<Spanned<String>>,
     /// Extra values files, relative to the app, applied after the chart's values.yaml.

@@ -86,6 +86,8 @@ pub struct AppConfig {
     pub keep_images: Sourced<usize>,
     /// Release revisions kept in the cluster, as Helm's `--history-max` (0: all).
     pub history_max: Sourced<usize>,
+    /// Secrets named in the pods' `imagePullSecrets`.
+    pub image_pull_secrets: Sourced<Vec<String>>,
     /// Absolute chart directory.
     pub chart: Sourced<PathBuf>,
     /// Absolute values files, in the order Helm applies them.
@@ -306,7 +308,7 @@ fn reject_app_keys_at_top(parsed: &Parsed, top: &Table) -> Result<(), ConfigErro
             column,
             message: format!("`{key}` describes one app, but this file has [[app]] tables"),
             hint: Some(format!(
-                "move it into each [[app]]; only registry, namespace, keep_images, history_max and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
+                "move it into each [[app]]; only registry, namespace, keep_images, history_max, image_pull_secrets and allowed_contexts are shared at the top level ({APP_ONLY_KEYS} are per app)"
             )),
         });
     }
@@ -390,7 +392,9 @@ fn resolve_app(
         ),
         None => Sourced::new(Vec::new(), Source::Default("the chart's values.yaml only")),
     };
+    let image_pull_secrets = image_pull_secrets(parsed, table, shared)?;
     Ok(AppConfig {
+        image_pull_secrets,
         ports: app_ports(parsed, table)?,
         debug_port: debug_port(parsed, table)?,
         name,
@@ -464,6 +468,33 @@ fn history_max(
             Some("use 0 to keep every revision, or the number of revisions to keep".to_owned()),
         )),
     }
+}
+
+/// `imagePullSecrets` for the app's pods: Secret names (DNS subdomains).
+fn image_pull_secrets(
+    parsed: &Parsed,
+    table: &Table,
+    shared: Option<&Table>,
+) -> Result<Sourced<Vec<String>>, ConfigError> {
+    let Some(list) = table
+        .image_pull_secrets
+        .as_ref()
+        .or_else(|| shared.and_then(|s| s.image_pull_secrets.as_ref()))
+    else {
+        return Ok(Sourced::new(Vec::new(), Source::Default("none")));
+    };
+    if let Some(bad) = list
+        .get_ref()
+        .iter()
+        .find(|n| n.len() > 253 || !n.split('.').all(|p| names::is_dns_label(p, 63)))
+    {
+        return Err(parsed.invalid(
+            list,
+            format!("`{bad}` is not a Secret name"),
+            Some("Secret names are lowercase letters, digits, `-` and `.`".to_owned()),
+        ));
+    }
+    Ok(Sourced::new(list.get_ref().clone(), file_source(parsed, list)))
 }
 
 fn reject_shared_keys_in_app(parsed: &Parsed, table: &Table) -> Result<(), ConfigError> {

@@ -79,7 +79,11 @@ pub async fn run(
     Ok(ran)
 }
 
-async fn target(resolver: &Resolver, release: &Release, hook: &Hook) -> Result<ObjectRef, DeployError> {
+async fn target(
+    resolver: &Resolver,
+    release: &Release,
+    hook: &Hook,
+) -> Result<ObjectRef, DeployError> {
     let (api_version, kind, name) = identify(&hook.manifest.source, &hook.manifest.object)?;
     let served = resolver.resolve(&api_version, &kind).await?;
     Ok(ObjectRef {
@@ -151,8 +155,14 @@ async fn wait(
 ) -> Result<(), Error> {
     match target.kind.as_str() {
         "Job" => {
-            rollout::wait_job(cluster, &release.namespace, &target.name, options, on_progress)
-                .await?;
+            rollout::wait_job(
+                cluster,
+                &release.namespace,
+                &target.name,
+                options,
+                on_progress,
+            )
+            .await?;
         }
         "Pod" => wait_pod(cluster, release, &target.name, options.deadline).await?,
         _ => {}

@@ -56,7 +56,10 @@ pub async fn owned_objects(
     release: &Release,
     kinds: &BTreeSet<(String, String)>,
 ) -> Result<BTreeSet<ObjectRef>, DeployError> {
-    matching(cluster, resolver, release, kinds, &|json| release.owns(json)).await
+    matching(cluster, resolver, release, kinds, &|json| {
+        release.owns(json)
+    })
+    .await
 }
 
 /// Hook objects devloop created for `release` (not part of the release, so

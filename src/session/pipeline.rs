@@ -46,18 +46,13 @@ pub struct Reporter<'a> {
 impl Reporter<'_> {
     /// A stage finished after `took`: `Built web 2.1s` (plus `detail`).
     pub fn stage(&self, stage: Stage, took: Duration, detail: Option<String>) {
-        self.printer.status(
-            stage.verb(),
-            format_args!(
-                "{} {:.1}s{}",
-                self.app,
-                took.as_secs_f64(),
-                detail
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
-            ),
-        );
+        self.line(stage, took, detail.as_deref());
+        self.event(stage, took, detail);
+    }
+
+    /// Only the JSON event, for stages that print their own lines (the
+    /// builder's `Built` and `Pushed`).
+    pub fn event(&self, stage: Stage, took: Duration, detail: Option<String>) {
         events::emit(
             self.printer,
             &Event::StageFinished {
@@ -67,6 +62,18 @@ impl Reporter<'_> {
                 duration_ms: events::millis(took),
                 detail,
             },
+        );
+    }
+
+    fn line(&self, stage: Stage, took: Duration, detail: Option<&str>) {
+        self.printer.status(
+            stage.verb(),
+            format_args!(
+                "{} {:.1}s{}",
+                self.app,
+                took.as_secs_f64(),
+                detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
         );
     }
 }

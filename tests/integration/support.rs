@@ -87,6 +87,11 @@ impl World {
         }
     }
 
+    /// Every setting, for `devloop_sim::SimOptions::world`.
+    pub fn settings(&self) -> std::collections::BTreeMap<String, String> {
+        self.vars.clone().into_iter().collect()
+    }
+
     pub fn var(&self, key: &str) -> &str {
         self.vars
             .get(key)

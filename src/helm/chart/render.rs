@@ -58,7 +58,7 @@ fn collect_crds(chart: &Chart, full: &str, out: &mut Vec<Manifest>) -> Result<()
         let source = format!("{full}/{}", f.name);
         let text = String::from_utf8_lossy(&f.data);
         for doc in sort::split_documents(&text) {
-            let object = values::parse_yaml(&doc)
+            let object = values::parse_manifest(&doc)
                 .map_err(|e| ChartError::Manifest(format!("YAML parse error on {source}: {e}")))?;
             out.push(Manifest {
                 source: source.clone(),

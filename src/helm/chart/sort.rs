@@ -73,7 +73,7 @@ pub fn sort_manifests(
             continue;
         }
         for doc in split_documents(content) {
-            let object = super::values::parse_yaml(&doc)
+            let object = super::values::parse_manifest(&doc)
                 .map_err(|e| ChartError::Manifest(format!("YAML parse error on {path}: {e}")))?;
             let manifest = Manifest {
                 source: path.clone(),

@@ -55,6 +55,20 @@ pub fn parse_yaml(text: &str) -> Result<Json, String> {
     ))
 }
 
+/// Reads a rendered manifest document for the API server: integers stay
+/// integers (`replicas: 1` must not become `1.0`, which `int32` fields
+/// reject), unlike values, which Helm reads as float64.
+pub fn parse_manifest(text: &str) -> Result<Json, String> {
+    if text.trim().is_empty() {
+        return Ok(Json::Null);
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.legacy_octal_numbers = true;
+    let docs: Vec<Json> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    Ok(docs.into_iter().next().unwrap_or_default())
+}
+
 impl ValueInputs {
     /// The user's values (Helm's `MergeValues`): files, then `--set-json`,
     /// `--set`, `--set-string`, `--set-file`, then the overrides.
