@@ -78,6 +78,7 @@ pub fn run(args: &DeployArgs, ctx: &Context) -> Result<()> {
             cluster,
             &|key: &str| ctx.env(key),
             args.deploy.options(args.force),
+            true,
         )
         .await?;
         for app in &apps {

@@ -47,7 +47,20 @@ pub fn run(args: &DownArgs, ctx: &Context) -> Result<()> {
                 name: app.name.value.clone(),
                 namespace: app.namespace.value.clone(),
             };
-            let outcome = deploy::down(&cluster, &resolver, &release, &[], POD_GRACE).await?;
+            // The newest revision says which kinds the release has, also
+            // ones outside the common set.
+            let store = crate::release::Store::new(&cluster, &release.namespace, &release.name);
+            let kinds: Vec<(String, String)> = store
+                .last()
+                .await?
+                .map(|r| {
+                    r.resources()
+                        .into_iter()
+                        .map(|o| (o.api_version, o.kind))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let outcome = deploy::down(&cluster, &resolver, &release, &kinds, POD_GRACE).await?;
             if ctx.printer.is_json() {
                 ctx.printer.event(&Removed {
                     event: "removed",

@@ -15,6 +15,7 @@ mod history;
 mod init;
 mod man;
 mod packs;
+mod rollback;
 mod template;
 
 use std::path::PathBuf;
@@ -118,6 +119,8 @@ pub enum Command {
     Template(template::TemplateArgs),
     /// List each app's release revisions (stored as Helm stores them; helm sees the same)
     History(history::HistoryArgs),
+    /// Go back to an earlier revision of the app's release (default: the previous one)
+    Rollback(rollback::RollbackArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -135,6 +138,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Down(args) => down::run(&args, ctx),
         Command::Template(args) => template::run(&args, ctx),
         Command::History(args) => history::run(&args, ctx),
+        Command::Rollback(args) => rollback::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

@@ -494,7 +494,10 @@ fn image_pull_secrets(
             Some("Secret names are lowercase letters, digits, `-` and `.`".to_owned()),
         ));
     }
-    Ok(Sourced::new(list.get_ref().clone(), file_source(parsed, list)))
+    Ok(Sourced::new(
+        list.get_ref().clone(),
+        file_source(parsed, list),
+    ))
 }
 
 fn reject_shared_keys_in_app(parsed: &Parsed, table: &Table) -> Result<(), ConfigError> {

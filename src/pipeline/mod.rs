@@ -9,6 +9,7 @@
 
 pub mod image;
 mod parts;
+pub mod stored;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,21 +62,28 @@ pub struct Pipeline {
     pub resolver: Arc<Resolver>,
     capabilities: Capabilities,
     hosting: Option<HostingRegistry>,
-    builder: DockerBuilder,
+    /// `None` for commands that build nothing (rollback).
+    builder: Option<DockerBuilder>,
     docker_config: std::path::PathBuf,
     pub options: Options,
 }
 
 impl Pipeline {
-    /// Connects to the engine and reads the cluster's capabilities.
+    /// Reads the cluster's capabilities and, with `engine`, connects to the
+    /// Docker engine.
     pub async fn connect(
         cluster: Cluster,
         env: &dyn Fn(&str) -> Option<String>,
         options: Options,
+        engine: bool,
     ) -> Result<Pipeline> {
         let capabilities = live::capabilities(&cluster).await?;
         let hosting = parts::hosting_registry(&cluster).await;
-        let builder = DockerBuilder::connect(env).await?;
+        let builder = if engine {
+            Some(DockerBuilder::connect(env).await?)
+        } else {
+            None
+        };
         Ok(Pipeline {
             resolver: Arc::new(Resolver::new(cluster.clone())),
             cluster,
@@ -105,7 +113,11 @@ impl Pipeline {
             delivery,
             keep_images: app.keep_images.value,
         };
-        let result = self.builder.build(&request, reporter.printer).await?;
+        let builder = self
+            .builder
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the pipeline has no engine".to_owned()))?;
+        let result = builder.build(&request, reporter.printer).await?;
         let fresh = (!result.built).then(|| "fresh".to_owned());
         reporter.event(
             Stage::Build,
@@ -197,6 +209,63 @@ impl Pipeline {
                 store
                     .finish(&mut record, Status::Failed, &description)
                     .await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Re-applies revision `target` (default: the one before the newest)
+    /// and records it as a new revision, as `helm rollback` does.
+    pub async fn rollback(
+        &self,
+        app: &AppConfig,
+        target: Option<u32>,
+        reporter: Reporter<'_>,
+    ) -> Result<(u32, u32)> {
+        let release = deploy::Release {
+            name: app.name.value.clone(),
+            namespace: app.namespace.value.clone(),
+        };
+        let store = Store::new(&self.cluster, &release.namespace, &release.name);
+        let history = store.history().await?;
+        let plan = release::rollback_plan(
+            &release.name,
+            &release.namespace,
+            &history,
+            target,
+            k8s_openapi::jiff::Timestamp::now(),
+        )?;
+        let rendered = stored::rendered(&plan.record).map_err(|message| {
+            Error::Internal(format!(
+                "revision {} cannot be read: {message}",
+                plan.target
+            ))
+        })?;
+        let mut record = plan.record;
+        let description = format!("Rollback to {}", plan.target);
+        store
+            .begin(
+                &mut record,
+                Status::PendingRollback,
+                &description,
+                app.history_max.value,
+            )
+            .await?;
+        let previous = parts::previous_kinds(&history);
+        let events = (HookEvent::PreRollback, HookEvent::PostRollback);
+        match self
+            .apply_and_wait(&release, &rendered, &previous, events, reporter)
+            .await
+        {
+            Ok(()) => {
+                store
+                    .finish(&mut record, Status::Deployed, &description)
+                    .await?;
+                Ok((plan.target, record.version))
+            }
+            Err(err) => {
+                let failed = format!("Rollback {:?} failed: {err}", release.name);
+                store.finish(&mut record, Status::Failed, &failed).await?;
                 Err(err)
             }
         }

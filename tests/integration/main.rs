@@ -19,6 +19,7 @@ mod init_chart;
 mod init_e2e;
 mod install;
 mod release;
+mod release_e2e;
 mod standins;
 mod support;
 mod world_smoke;
