@@ -17,6 +17,7 @@ mod man;
 mod packs;
 mod rollback;
 mod template;
+mod up;
 
 use std::path::PathBuf;
 
@@ -111,6 +112,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Show the resolved configuration and where each value came from
     Config(config::ConfigArgs),
+    /// Deploy, then watch the tree and redeploy on every change until Ctrl-C
+    Up(up::UpArgs),
     /// Build, push or load, render, apply and wait for the rollout, once
     Deploy(deploy::DeployArgs),
     /// Delete the app's release from the cluster (objects, revisions, and the namespace devloop created)
@@ -134,6 +137,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Packs(args) => packs::run(&args, ctx),
         Command::Build(args) => build::run(&args, ctx),
         Command::Config(args) => config::run(&args, ctx),
+        Command::Up(args) => up::run(&args, ctx),
         Command::Deploy(args) => deploy::run(&args, ctx),
         Command::Down(args) => down::run(&args, ctx),
         Command::Template(args) => template::run(&args, ctx),

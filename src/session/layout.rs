@@ -9,6 +9,7 @@ use super::plan::{AppLayout, Plan, plan};
 use crate::build::context::BuildContext;
 
 /// One app's files, as the watcher and the planner need them.
+#[derive(Clone)]
 pub struct AppFiles {
     pub name: String,
     pub root: PathBuf,

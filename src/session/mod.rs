@@ -13,3 +13,5 @@ pub mod pipeline;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod stages;
+pub mod state;

@@ -22,4 +22,5 @@ mod release;
 mod release_e2e;
 mod standins;
 mod support;
+mod up_e2e;
 mod world_smoke;

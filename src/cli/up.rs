@@ -1,0 +1,207 @@
+//! `devloop up`: deploy every app, then watch the tree and redeploy what a
+//! change needs until Ctrl-C. A failed iteration is reported and the loop
+//! keeps watching; devloop.toml changes restart the session. Ctrl-C leaves
+//! the deployment running (`--cleanup` removes it); a second Ctrl-C exits at
+//! once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::AppArgs;
+use super::cluster_args::{ClusterArgs, runtime};
+use super::deploy::DeployFlags;
+use crate::build::context::BuildContext;
+use crate::config::Config;
+use crate::context::Context;
+use crate::deploy::{self, Resolver};
+use crate::error::{Error, Result};
+use crate::pipeline::Pipeline;
+use crate::session::events::{self, Event};
+use crate::session::layout::{self, AppFiles};
+use crate::session::plan::Plan;
+use crate::session::run::{self, Exit, LoopApp};
+use crate::session::stages::UpStages;
+use crate::session::state::{self, AppState, SessionState};
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub apps: AppArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub deploy: DeployFlags,
+    /// On exit, delete what the session deployed (as `devloop down`)
+    #[arg(long)]
+    pub cleanup: bool,
+}
+
+pub fn run(args: &UpArgs, ctx: &Context) -> Result<()> {
+    let runtime = runtime()?;
+    loop {
+        let config = ctx.load_config(args.apps.registry.as_deref())?;
+        match runtime.block_on(session(args, ctx, &config))? {
+            Exit::Stopped => return Ok(()),
+            Exit::Reload { trigger } => {
+                let what: Vec<String> = trigger.iter().map(|p| p.display().to_string()).collect();
+                ctx.printer.status(
+                    "Reloading",
+                    format_args!("{} changed: restarting the session", what.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> {
+    let apps = config.select(args.apps.app.as_deref())?;
+    let cluster = args.cluster.connect(ctx, config, &apps).await?;
+    let stages = Pipeline::connect(
+        cluster.clone(),
+        &|key: &str| ctx.env(key),
+        args.deploy.options(false),
+        true,
+    )
+    .await?;
+    let mut files = Vec::new();
+    for app in &apps {
+        files.push(AppFiles {
+            name: app.name.value.clone(),
+            root: app.path.value.clone(),
+            context: BuildContext::open(&app.path.value, "Dockerfile")?,
+            chart: app.chart.value.clone(),
+            values: app.values.value.clone(),
+        });
+    }
+    let config_file = config.file.clone();
+    let roots = layout::roots(&config.root, &files);
+    let ignore_files = files.clone();
+    let ignore_config = config_file.clone();
+    let ignore: Arc<crate::watch::IgnoreFn> = Arc::new(move |path, is_dir| {
+        layout::ignored(&ignore_files, ignore_config.as_deref(), path, is_dir)
+    });
+    let (_watcher, changes) =
+        crate::watch::watch(&roots, &ignore).map_err(|e| Error::Internal(format!("{e}")))?;
+    let loop_apps: Vec<LoopApp<'_>> = files
+        .iter()
+        .map(|f| LoopApp {
+            name: f.name.clone(),
+            plan: Box::new(|changes| f.plan(config_file.as_deref(), changes)),
+        })
+        .collect();
+    let state_path = state::path(&config.root, &|k| ctx.env(k));
+    let session_state = SessionState {
+        pid: std::process::id(),
+        started: k8s_openapi::jiff::Timestamp::now().to_string(),
+        context: cluster.context.clone(),
+        apps: apps
+            .iter()
+            .map(|a| AppState {
+                name: a.name.value.clone(),
+                namespace: a.namespace.value.clone(),
+                forwards: Vec::new(),
+            })
+            .collect(),
+    };
+    if let Err(err) = state::write(&state_path, &session_state) {
+        ctx.printer
+            .warn(format_args!("cannot write {}: {err}", state_path.display()));
+    }
+    events::emit(
+        &ctx.printer,
+        &Event::SessionStarted {
+            apps: apps.iter().map(|a| a.name.value.clone()).collect(),
+            context: cluster.context.clone(),
+            namespaces: apps.iter().map(|a| a.namespace.value.clone()).collect(),
+        },
+    );
+    ctx.printer.status(
+        "Watching",
+        format_args!(
+            "{} (context {}); Ctrl-C stops",
+            config.root.display(),
+            cluster.context
+        ),
+    );
+    let up_stages = UpStages::new(&stages, apps.clone());
+    let exit = run::run(
+        &ctx.printer,
+        &loop_apps,
+        &up_stages,
+        changes,
+        Plan::Rebuild {
+            trigger: Vec::new(),
+        },
+        interrupted(),
+    )
+    .await;
+    state::remove(&state_path);
+    if exit == Exit::Stopped {
+        if args.cleanup {
+            cleanup(ctx, &cluster, &apps).await?;
+        } else {
+            ctx.printer.status(
+                "Stopped",
+                "the apps keep running; `devloop down` removes them",
+            );
+        }
+        events::emit(
+            &ctx.printer,
+            &Event::SessionStopped {
+                cleanup: args.cleanup,
+            },
+        );
+    }
+    Ok(exit)
+}
+
+/// The first Ctrl-C (or SIGTERM); a second one while devloop winds down
+/// exits at once.
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let sigterm = async {
+        match term.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = sigterm => {}
+    }
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+}
+
+async fn cleanup(
+    ctx: &Context,
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+) -> Result<()> {
+    let resolver = Resolver::new(cluster.clone());
+    for app in apps {
+        let release = deploy::Release {
+            name: app.name.value.clone(),
+            namespace: app.namespace.value.clone(),
+        };
+        let outcome =
+            deploy::down(cluster, &resolver, &release, &[], Duration::from_mins(1)).await?;
+        ctx.printer.status(
+            "Removed",
+            format_args!(
+                "{} from {}: {} objects",
+                release.name,
+                release.namespace,
+                outcome.deleted.len()
+            ),
+        );
+    }
+    Ok(())
+}

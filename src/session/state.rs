@@ -1,0 +1,98 @@
+//! Where a running `devloop up` tells `devloop status` about itself: a small
+//! JSON file per repository under `$XDG_STATE_HOME/devloop` (default
+//! `~/.local/state/devloop`), removed when the session ends.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::build::context::hex;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionState {
+    pub pid: u32,
+    pub started: String,
+    pub context: String,
+    pub apps: Vec<AppState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AppState {
+    pub name: String,
+    pub namespace: String,
+    /// `127.0.0.1:8080 -> 8080`, once forwards run.
+    pub forwards: Vec<String>,
+}
+
+/// The state file of the repository rooted at `root`.
+pub fn path(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    let base = env("XDG_STATE_HOME").filter(|d| !d.is_empty()).map_or_else(
+        || {
+            env("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(".local/state")
+        },
+        PathBuf::from,
+    );
+    let id = hex(&Sha256::digest(root.as_os_str().as_encoded_bytes()));
+    base.join("devloop").join(format!("up-{}.json", &id[..16]))
+}
+
+/// Writes the state atomically (a temp file renamed over it).
+pub fn write(path: &Path, state: &SessionState) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The state of a session that still runs (its process exists).
+pub fn read(path: &Path) -> Option<SessionState> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let state: SessionState = serde_json::from_str(&text).ok()?;
+    Path::new(&format!("/proc/{}", state.pid))
+        .exists()
+        .then_some(state)
+}
+
+/// Removes the file at the end of a session (if it is still ours).
+pub fn remove(path: &Path) {
+    if read(path).is_some_and(|s| s.pid == std::process::id()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_file_is_read_only_while_its_process_lives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().to_string_lossy().into_owned();
+        let path = path(Path::new("/repo"), &|k| (k == "HOME").then(|| home.clone()));
+        assert!(path.starts_with(dir.path().join(".local/state/devloop")));
+        let mut state = SessionState {
+            pid: std::process::id(),
+            started: "2026-11-27T12:00:00Z".into(),
+            context: "kind-dev".into(),
+            apps: vec![AppState {
+                name: "web".into(),
+                namespace: "web-dev".into(),
+                forwards: vec![],
+            }],
+        };
+        write(&path, &state).expect("write");
+        assert_eq!(read(&path), Some(state.clone()));
+        state.pid = u32::MAX - 1;
+        write(&path, &state).expect("write");
+        assert_eq!(read(&path), None, "a dead session is not reported");
+        remove(&path);
+        assert!(path.exists(), "not ours to remove");
+    }
+}

@@ -1,0 +1,248 @@
+//! `devloop up` end to end: a python app in the simulator, edited while the
+//! session runs. Each step waits for the session's JSON events (the schema
+//! editors read) and checks the answer through a kube-rs port-forward.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::cluster::Cluster;
+use crate::deploy_e2e::{PYTHON_STANDIN, python_app, scaffold_python, sim_containers, standins};
+use crate::support::{World, devloop};
+
+/// A running `devloop up -o json` and its event lines.
+struct Up {
+    child: Child,
+    events: mpsc::Receiver<Json>,
+    seen: Vec<Json>,
+}
+
+impl Up {
+    fn start(dir: &std::path::Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
+        let mut child = devloop(dir)
+            .args(["up", "-o", "json"])
+            .args(extra)
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+            .env("DEVLOOP_REGISTRY", world.var("DEVLOOP_WORLD_REGISTRY"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("devloop up starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let event: Json = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event: {line}: {e}"));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Up {
+            child,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next event named `name` for iteration `iteration` (any when 0).
+    fn next(&mut self, names: &[&str], within: Duration) -> Json {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.events.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen)
+            });
+            self.seen.push(event.clone());
+            if names.iter().any(|n| event["event"] == *n) {
+                return event;
+            }
+        }
+    }
+
+    /// Events that arrive within `quiet`.
+    fn drain(&mut self, quiet: Duration) -> Vec<Json> {
+        let mut out = Vec::new();
+        while let Ok(event) = self.events.recv_timeout(quiet) {
+            self.seen.push(event.clone());
+            out.push(event);
+        }
+        out
+    }
+
+    fn interrupt(&mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "devloop up did not stop");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn finished(event: &Json) -> bool {
+    event["event"] == "iteration_finished"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one editing session, step by step")]
+async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let dir = scaffold_python("up-py", "v1");
+    std::fs::create_dir_all(dir.path().join(".venv")).expect(".venv");
+    let (ns, app) = ("up-py-dev", "up-py");
+    let within = Duration::from_secs(20);
+    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
+
+    let first = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&first), "{first}");
+    assert_eq!(first["v"], 1);
+    cluster
+        .answers(ns, app, 8000, "v1", within)
+        .await
+        .expect("v1");
+
+    // An edit: the new answer arrives.
+    let saved = Instant::now();
+    std::fs::write(dir.path().join("server.py"), python_app("v2")).expect("edit");
+    let done = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&done), "{done}");
+    cluster
+        .answers(ns, app, 8000, "v2", within)
+        .await
+        .expect("v2");
+    eprintln!("save -> v2 answers: {:.2}s", saved.elapsed().as_secs_f64());
+
+    // A broken save: reported with its reason, v2 keeps answering.
+    std::fs::write(dir.path().join("server.py"), "import sys\nsys.exit(3)\n").expect("break");
+    let failed = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(150),
+        )
+    });
+    assert_eq!(failed["event"], "iteration_failed", "{failed}");
+    assert!(
+        failed["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("rollout_")),
+        "{failed}"
+    );
+    cluster
+        .answers(ns, app, 8000, "v2", within)
+        .await
+        .expect("v2 still answers");
+
+    // Fixed: the loop kept watching.
+    std::fs::write(dir.path().join("server.py"), python_app("v3")).expect("fix");
+    let done = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&done), "{done}");
+    cluster
+        .answers(ns, app, 8000, "v3", within)
+        .await
+        .expect("v3");
+
+    // values.yaml: a redeploy without a build.
+    let values = dir.path().join("chart/values.yaml");
+    let text = std::fs::read_to_string(&values).expect("values");
+    std::fs::write(&values, text.replace("env: {}", "env:\n  GREETING: hello")).expect("values");
+    let started = tokio::task::block_in_place(|| up.next(&["iteration_started"], within));
+    assert_eq!(started["kind"], "redeploy", "{started}");
+    let done = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&done), "{done}");
+    let iteration = &done["iteration"];
+    assert!(
+        !up.seen.iter().any(|e| e["event"] == "stage_finished"
+            && e["iteration"] == *iteration
+            && e["stage"] == "build"),
+        "no build for a values change"
+    );
+    cluster
+        .answers(ns, app, 8000, "v3 hello", within)
+        .await
+        .expect("env");
+
+    // Ignored files and editor litter: nothing happens.
+    std::fs::write(dir.path().join(".venv/lib.py"), "x = 1\n").expect("ignored");
+    std::fs::write(dir.path().join(".server.py.swp"), "swap").expect("swap");
+    std::fs::write(dir.path().join("server.py~"), "backup").expect("backup");
+    let quiet = tokio::task::block_in_place(|| up.drain(Duration::from_secs(3)));
+    assert!(quiet.is_empty(), "{quiet:#?}");
+
+    // Ctrl-C: exits 0, the app keeps running, no container of devloop's.
+    let code = tokio::task::block_in_place(|| up.interrupt());
+    assert_eq!(code, 0);
+    cluster
+        .answers(ns, app, 8000, "v3", within)
+        .await
+        .expect("still up after Ctrl-C");
+    assert!(!sim_containers(&world, &cluster).is_empty());
+    cluster.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_up_cleanup_removes_the_release_on_exit() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let dir = scaffold_python("upc-py", "v1");
+    let mut up =
+        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--cleanup"]));
+    let first = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&first), "{first}");
+    let code = tokio::task::block_in_place(|| up.interrupt());
+    assert_eq!(code, 0);
+    let stopped =
+        tokio::task::block_in_place(|| up.next(&["session_stopped"], Duration::from_secs(5)));
+    assert_eq!(stopped["cleanup"], true);
+    assert!(cluster.ready_pods("upc-py-dev", "upc-py").await.is_empty());
+    assert_eq!(sim_containers(&world, &cluster), Vec::<String>::new());
+    cluster.sim.shutdown().await;
+}
