@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod deploy_apply;
 mod deploy_e2e;
+mod deploy_failures;
 mod detect;
 mod helm_funcs;
 mod helm_template;
