@@ -246,14 +246,19 @@ fn crash(pod: &Pod, cs: &ContainerStatus, image: &str, facts: &Facts<'_>) -> Ver
         detail.push(format!("last {} log lines:", lines.len()));
         detail.extend(lines.iter().map(|l| format!("| {l}")));
     }
-    Verdict::Failed(
-        Reason::CrashLoop,
-        format!(
-            "the container exited with code {code}{why} (restarted {} times, CrashLoopBackOff)",
+    let looping = cs
+        .state
+        .as_ref()
+        .and_then(|s| s.waiting.as_ref())
+        .is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"));
+    let mut message = format!("the container exited with code {code}{why}");
+    if looping {
+        message = format!(
+            "{message} (CrashLoopBackOff, restarted {} times)",
             cs.restart_count
-        ),
-        detail,
-    )
+        );
+    }
+    Verdict::Failed(Reason::CrashLoop, message, detail)
 }
 
 fn architecture(pod: &Pod, image: &str, what: &str, facts: &Facts<'_>) -> Verdict {
