@@ -20,6 +20,9 @@ use super::watch::Watch;
 use super::{Update, WaitOptions};
 use crate::cluster::Cluster;
 
+/// How long a failed Job's report waits for its failed pod to be seen.
+const POD_STATUS_LAG: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The Job's progress; `pods` may hold other pods (only the Job's are read).
 pub fn job_progress(job: &Job, pods: &[Pod], facts: &Facts<'_>) -> Progress {
     let object = format!("Job/{}", job.metadata.name.as_deref().unwrap_or_default());
@@ -119,6 +122,7 @@ pub async fn wait_job(
     let nodes = list_nodes(cluster).await;
     let mut logs = BTreeMap::new();
     let mut last = None;
+    let mut failed_at = None;
     loop {
         if let Some(job) = jobs.state().into_iter().next() {
             let pods = owned_clones(&pods);
@@ -141,6 +145,15 @@ pub async fn wait_job(
                     });
                     return Ok(());
                 }
+                // The Job's watch can deliver `Failed` before the pod watch
+                // delivers the pod that failed it: give the pod a moment.
+                Progress::Failed(failure)
+                    if failure.reason == Reason::JobFailed
+                        && failure.pod.is_none()
+                        && failed_at
+                            .get_or_insert_with(tokio::time::Instant::now)
+                            .elapsed()
+                            < POD_STATUS_LAG => {}
                 Progress::Failed(failure) => return Err(RolloutError::Failed(failure)),
                 Progress::Waiting { what } => {
                     if last.as_ref() != Some(&what) {

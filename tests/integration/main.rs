@@ -14,6 +14,7 @@ mod init;
 mod init_chart;
 mod init_e2e;
 mod install;
+mod rollout;
 mod standins;
 mod support;
 mod world_smoke;
