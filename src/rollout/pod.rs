@@ -227,11 +227,13 @@ fn crash(pod: &Pod, cs: &ContainerStatus, image: &str, facts: &Facts<'_>) -> Ver
     let (node_platform, image_platform) = platforms(pod, image, facts);
     let mismatch = matches!((&node_platform, &image_platform), (Some(n), Some(i)) if n != i);
     if exec_format || mismatch {
+        let code = terminated.map_or(-1, |t| t.exit_code);
         let what = lines
             .iter()
             .find(|l| l.contains("exec format error"))
             .cloned()
-            .unwrap_or(term_message);
+            .or(Some(term_message).filter(|m| !m.is_empty()))
+            .unwrap_or_else(|| format!("exit code {code}, no log lines"));
         return architecture(pod, image, &what, facts);
     }
     let code = terminated.map_or_else(|| "unknown".to_owned(), |t| t.exit_code.to_string());

@@ -547,3 +547,87 @@ async fn an_unreachable_or_refusing_api_server_is_infrastructure() {
     );
     assert_eq!(Error::from(err).exit_status(), ExitStatus::Infrastructure);
 }
+
+/// An image for the architecture the machine is not: a scratch image whose
+/// entrypoint is an ELF header for that machine (the kernel refuses it with
+/// `exec format error`, as it refuses a real foreign binary without
+/// emulation). Returns (reference, its platform).
+fn foreign_image(busybox: &str) -> (String, String) {
+    static BUILT: OnceLock<(String, String)> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // e_machine: 183 = AArch64, 62 = x86-64.
+            let (arch, machine): (&str, u16) = if cfg!(target_arch = "x86_64") {
+                ("arm64", 183)
+            } else {
+                ("amd64", 62)
+            };
+            let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+            elf.extend([0u8; 8]);
+            elf.extend(2u16.to_le_bytes()); // ET_EXEC
+            elf.extend(machine.to_le_bytes());
+            elf.extend(1u32.to_le_bytes());
+            elf.extend([0u8; 40]);
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("app"), &elf).expect("write");
+            let mut perms = std::fs::metadata(dir.path().join("app"))
+                .expect("meta")
+                .permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(dir.path().join("app"), perms).expect("chmod");
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+            )
+            .expect("write");
+            let registry = busybox.split('/').next().expect("registry");
+            let target = format!("{registry}/devloop-rollout/foreign:{arch}");
+            let platform = format!("linux/{arch}");
+            docker(&[
+                "build",
+                "-q",
+                "--platform",
+                &platform,
+                "-t",
+                &target,
+                &dir.path().to_string_lossy(),
+            ]);
+            docker(&["push", &target]);
+            (target, platform)
+        })
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_for_another_architecture_names_both() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    env.v1().await;
+    let (image, platform) = foreign_image(&env.busybox);
+    let node = if cfg!(target_arch = "x86_64") {
+        "linux/amd64"
+    } else {
+        "linux/arm64"
+    };
+    // The build knows the image's platform; deploy passes it on.
+    let mut options = options();
+    options
+        .image_platforms
+        .insert(image.clone(), platform.clone());
+    let container = json!({"image": image, "command": null, "readinessProbe": null});
+    let f = env.fail_v2(&container, &json!({}), &options).await;
+    assert_eq!(f.reason, Reason::Architecture, "{f}");
+    assert_eq!(
+        f.message,
+        format!("the image is built for {platform} but the node runs {node} (exec format error)")
+    );
+    let said = if serves_logs(&env.cluster, f.pod.as_deref().expect("pod")).await {
+        "the container said: exec /app: exec format error"
+    } else {
+        "the container said: exit code 1, no log lines"
+    };
+    assert!(f.detail.contains(&said.to_owned()), "{f}");
+    env.assert_v1_serves(&f).await;
+    env.sim.shutdown().await;
+}

@@ -334,7 +334,18 @@ fn exec_format_errors_name_both_architectures() {
     let mut case = Case::new(vec![pod(&crashed(1, "Error"))]);
     case.platforms
         .insert("reg/web:v2".to_owned(), "linux/arm64".to_owned());
-    assert_eq!(case.failure().reason, Reason::Architecture);
+    let f = case.failure();
+    assert_eq!(f.reason, Reason::Architecture);
+    assert!(
+        f.detail
+            .contains(&"the container said: exit code 1, no log lines".to_owned()),
+        "{f}"
+    );
+    // The same platform is an ordinary crash.
+    let mut case = Case::new(vec![pod(&crashed(1, "Error"))]);
+    case.platforms
+        .insert("reg/web:v2".to_owned(), "linux/amd64".to_owned());
+    assert_eq!(case.failure().reason, Reason::CrashLoop);
     // containerd reports it as a start error.
     let case = Case::new(vec![pod(&waiting(
         "RunContainerError",
