@@ -115,7 +115,16 @@ pub fn health(pod: &Pod, object: &str, facts: &Facts<'_>) -> PodHealth {
             }
         }
     }
-    note.map_or(PodHealth::Fine, PodHealth::Note)
+    // A pod stuck before its containers (a volume that cannot mount, a
+    // sandbox that cannot start) may still recover: say why it waits.
+    let stuck = latest_event(
+        pod,
+        facts.events,
+        &["FailedMount", "FailedCreatePodSandBox"],
+    )
+    .filter(|_| pod_phase(pod) == "Pending")
+    .and_then(|e| e.message.clone());
+    note.or(stuck).map_or(PodHealth::Fine, PodHealth::Note)
 }
 
 enum Verdict {

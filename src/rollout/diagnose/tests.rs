@@ -484,3 +484,19 @@ fn a_failure_reads_as_one_message_with_its_detail_lines() {
         )
     );
 }
+
+#[test]
+fn a_pod_stuck_before_its_containers_says_why_while_waiting() {
+    let mut case = Case::new(vec![pod(&json!({"phase": "Pending"}))]);
+    case.events = vec![event(
+        "FailedMount",
+        "MountVolume.SetUp failed for volume \"config\" : configmap \"web-config\" not found",
+        3,
+    )];
+    assert_eq!(
+        case.run(),
+        Progress::Waiting {
+            what: "0 of 3 new pods available: MountVolume.SetUp failed for volume \"config\" : configmap \"web-config\" not found".to_owned()
+        }
+    );
+}
