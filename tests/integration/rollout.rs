@@ -457,7 +457,7 @@ fn job(name: &str, image: &str, script: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hook_jobs_complete_or_fail_with_the_exit_code() {
+async fn hook_jobs_and_pods_complete_or_fail_with_the_exit_code() {
     let Some(env) = Env::start().await else {
         return;
     };
@@ -500,6 +500,50 @@ async fn hook_jobs_complete_or_fail_with_the_exit_code() {
         "{f}"
     );
     assert_eq!(Error::from(err).exit_status(), ExitStatus::User);
+
+    // Bare hook Pods: succeeded, or failed with the exit code.
+    for (name, script) in [("hook-ok", "echo done"), ("hook-bad", "echo no; exit 5")] {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"restartPolicy": "Never", "containers": [
+                {"name": "hook", "image": env.busybox, "command": ["sh", "-c", script]},
+            ]},
+        });
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(env.cluster.client.clone(), "default");
+        api.patch(name, &PatchParams::apply("devloop"), &Patch::Apply(&pod))
+            .await
+            .expect("apply pod");
+    }
+    rollout::wait_pod(
+        &env.cluster,
+        "default",
+        "hook-ok",
+        &options(),
+        &mut |_: &Update| {},
+    )
+    .await
+    .expect("the hook Pod succeeds");
+    let err = rollout::wait_pod(
+        &env.cluster,
+        "default",
+        "hook-bad",
+        &options(),
+        &mut |_: &Update| {},
+    )
+    .await
+    .expect_err("the hook Pod fails");
+    let f = err.failure().expect("an app failure");
+    assert_eq!(
+        (f.object.as_str(), f.reason),
+        ("Pod/hook-bad", Reason::JobFailed),
+        "{f}"
+    );
+    assert_eq!(
+        f.message,
+        "the Pod failed: the container exited with code 5"
+    );
     env.sim.shutdown().await;
 }
 

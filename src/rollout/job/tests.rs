@@ -125,3 +125,42 @@ fn a_pod_that_can_never_start_fails_the_wait() {
     assert_eq!(f.reason, Reason::ImagePull);
     assert_eq!(f.object, "Job/migrate");
 }
+
+#[test]
+fn a_bare_pod_succeeds_or_fails_with_its_exit_code() {
+    let logs = BTreeMap::new();
+    let facts = Facts {
+        events: &[],
+        nodes: &[],
+        logs: &logs,
+        image_platforms: &BTreeMap::new(),
+        now: "2026-01-01T00:00:00Z".parse().expect("now"),
+        probe_grace: Duration::from_secs(20),
+    };
+    let done = pod(
+        "hook",
+        "2026-01-01T00:00:00Z",
+        &json!({"phase": "Succeeded"}),
+    );
+    assert_eq!(super::pod_progress(&done, &facts), Progress::Done);
+    let Progress::Failed(f) =
+        super::pod_progress(&failed_pod("hook", "2026-01-01T00:00:00Z"), &facts)
+    else {
+        panic!("expected a failure");
+    };
+    assert_eq!(
+        (f.object.as_str(), f.reason),
+        ("Pod/hook", Reason::JobFailed)
+    );
+    assert_eq!(
+        f.message,
+        "the Pod failed: the container exited with code 3"
+    );
+    let running = pod("hook", "2026-01-01T00:00:00Z", &json!({"phase": "Running"}));
+    assert_eq!(
+        super::pod_progress(&running, &facts),
+        Progress::Waiting {
+            what: "the Pod to succeed".to_owned()
+        }
+    );
+}
