@@ -147,7 +147,7 @@ fn container_health(
         .and_then(|s| s.image.clone())
         .unwrap_or(cs.image.clone());
     if PULL_REASONS.contains(&reason) {
-        return image_pull(pod, &image, reason, message, facts);
+        return image_pull(pod, &cs.name, &image, reason, message, facts);
     }
     if CONFIG_REASONS.contains(&reason) {
         if message.contains("exec format error") {
@@ -198,10 +198,17 @@ fn container_health(
     Verdict::Fine
 }
 
-fn image_pull(pod: &Pod, image: &str, reason: &str, message: &str, facts: &Facts<'_>) -> Verdict {
+fn image_pull(
+    pod: &Pod,
+    container: &str,
+    image: &str,
+    reason: &str,
+    message: &str,
+    facts: &Facts<'_>,
+) -> Verdict {
     // The pull's own error (the registry's words) is on the `Failed` event;
     // `ImagePullBackOff`'s waiting message may only say "Back-off pulling".
-    let said = latest_event_about(pod, facts.events, "", "Failed to pull image")
+    let said = latest_event_about(pod, facts.events, container, "Failed to pull image")
         .and_then(|e| e.message.clone())
         .unwrap_or_else(|| message.to_owned());
     let said = strip_image_prefix(&said, image);
