@@ -267,3 +267,26 @@ pub fn selector_string(selector: &LabelSelector) -> String {
     }
     parts.join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::selector_string;
+
+    #[test]
+    fn selectors_become_list_queries() {
+        let selector = serde_json::from_value(serde_json::json!({
+            "matchLabels": {"app": "web", "tier": "front"},
+            "matchExpressions": [
+                {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+                {"key": "legacy", "operator": "DoesNotExist"},
+                {"key": "env", "operator": "NotIn", "values": ["prod"]},
+                {"key": "owner", "operator": "Exists"},
+            ],
+        }))
+        .expect("selector");
+        assert_eq!(
+            selector_string(&selector),
+            "app=web,tier=front,track in (stable,canary),!legacy,env notin (prod),owner"
+        );
+    }
+}

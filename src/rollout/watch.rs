@@ -2,9 +2,9 @@
 //! merged into one stream that only says "something changed", plus a
 //! once-a-second tick (some verdicts depend on time: a probe's grace).
 //!
-//! Errors: kube's watcher retries with its default back-off; a refused
-//! credential ends the wait at once, an API server that stays unreachable
-//! ends it after [`UNREACHABLE_FOR`].
+//! Errors: kube's watcher retries with its default back-off (and re-lists
+//! after 410 Gone); a refused credential ends the wait at once, a watch that
+//! keeps failing ends it after [`UNREACHABLE_FOR`].
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -69,7 +69,10 @@ impl Watch {
             }
             Err(err) => {
                 let err = classify(cluster, what, err);
-                if matches!(err, ClusterError::Unauthorized { .. }) || err.is_user() {
+                // Refused credentials will not fix themselves; anything else
+                // (410 Gone after a compaction, a dropped connection, a 5xx)
+                // the watcher recovers from by re-listing.
+                if matches!(err, ClusterError::Unauthorized { .. }) {
                     return Err(err);
                 }
                 self.failing_since.get_or_insert_with(Instant::now);

@@ -251,7 +251,7 @@ async fn serves_logs(cluster: &Cluster, pod: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_good_rollout_succeeds_and_reports_progress() {
+async fn a_good_rollout_succeeds_reports_progress_and_survives_dropped_watches() {
     let Some(env) = Env::start().await else {
         return;
     };
@@ -269,14 +269,24 @@ async fn a_good_rollout_succeeds_and_reports_progress() {
         updates.iter().any(|u| !u.done),
         "waiting was reported: {updates:?}"
     );
-    // A new version rolls out too; the wait ends when the old pods are gone.
+    // A new version rolls out too, through dropped connections and a
+    // compacted watch history (the watchers re-list); the wait ends when
+    // the old pods are gone.
     env.apply(&web(
         &env.busybox,
         &json!({"env": [{"name": "V", "value": "2"}]}),
         &json!({}),
     ))
     .await;
-    let (result, _) = env.wait(&options()).await;
+    let disrupt = async {
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            env.sim.compact_history();
+            env.sim.drop_connections();
+        }
+    };
+    let options = options();
+    let ((result, _), ()) = tokio::join!(env.wait(&options), disrupt);
     result.expect("v2 rolls out");
     let api: Api<Deployment> = Api::namespaced(env.cluster.client.clone(), "default");
     let status = api.get("web").await.expect("get").status.expect("status");
