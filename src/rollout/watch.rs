@@ -30,6 +30,8 @@ type Changes = BoxStream<'static, Result<(), watcher::Error>>;
 pub struct Watch {
     streams: SelectAll<Changes>,
     failing_since: Option<Instant>,
+    /// The latest error while failing, for the message.
+    last_error: Option<ClusterError>,
 }
 
 impl Watch {
@@ -37,6 +39,7 @@ impl Watch {
         Watch {
             streams: SelectAll::new(),
             failing_since: None,
+            last_error: None,
         }
     }
 
@@ -60,11 +63,12 @@ impl Watch {
     /// cannot be watched (auth refused, or unreachable for a while).
     pub async fn next(&mut self, cluster: &Cluster, what: &str) -> Result<(), ClusterError> {
         let Ok(Some(item)) = tokio::time::timeout(TICK, self.streams.next()).await else {
-            return self.check_failing(cluster, what, None);
+            return self.check_failing(cluster, what);
         };
         match item {
             Ok(()) => {
                 self.failing_since = None;
+                self.last_error = None;
                 Ok(())
             }
             Err(err) => {
@@ -76,23 +80,36 @@ impl Watch {
                     return Err(err);
                 }
                 self.failing_since.get_or_insert_with(Instant::now);
-                self.check_failing(cluster, what, Some(err))
+                self.last_error = Some(err);
+                self.check_failing(cluster, what)
             }
         }
     }
 
-    fn check_failing(
-        &mut self,
-        cluster: &Cluster,
-        what: &str,
-        err: Option<ClusterError>,
-    ) -> Result<(), ClusterError> {
+    fn check_failing(&mut self, cluster: &Cluster, what: &str) -> Result<(), ClusterError> {
         match self.failing_since {
             Some(since) if since.elapsed() >= UNREACHABLE_FOR => {
-                Err(err.unwrap_or_else(|| ClusterError::Unreachable {
-                    server: cluster.server.clone(),
-                    message: format!("watching {what} failed for {}s", UNREACHABLE_FOR.as_secs()),
-                }))
+                let last = self.last_error.take();
+                Err(match last {
+                    Some(
+                        ClusterError::Unreachable { message, .. }
+                        | ClusterError::Rejected { message, .. },
+                    ) => ClusterError::Unreachable {
+                        server: cluster.server.clone(),
+                        message: format!(
+                            "watching {what} failed for {}s: {message}",
+                            UNREACHABLE_FOR.as_secs()
+                        ),
+                    },
+                    Some(other) => other,
+                    None => ClusterError::Unreachable {
+                        server: cluster.server.clone(),
+                        message: format!(
+                            "watching {what} failed for {}s",
+                            UNREACHABLE_FOR.as_secs()
+                        ),
+                    },
+                })
             }
             _ => Ok(()),
         }

@@ -685,3 +685,34 @@ async fn an_image_for_another_architecture_names_both() {
     env.assert_v1_serves(&f).await;
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_that_goes_away_mid_rollout_is_infrastructure() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    // Never ready within the test: the wait is still watching when the
+    // server goes away.
+    let slow = json!({"readinessProbe": {"httpGet": {"path": "/index.html", "port": 8080}, "initialDelaySeconds": 120}});
+    env.apply(&web(&env.busybox, &slow, &json!({}))).await;
+    let Env { sim, cluster, .. } = env;
+    let t = Instant::now();
+    let options = options();
+    let names = ["web".to_owned()];
+    let mut ignore = |_: &Update| {};
+    let wait = rollout::wait(&cluster, "default", &names, &options, &mut ignore);
+    let stop = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        sim.shutdown().await;
+    };
+    let (result, ()) = tokio::join!(wait, stop);
+    let err = result.expect_err("the server went away");
+    eprintln!("gave up after {:?}: {err}", t.elapsed());
+    assert!(
+        matches!(err, RolloutError::Cluster(ClusterError::Unreachable { .. })),
+        "{err}"
+    );
+    assert_eq!(Error::from(err).exit_status(), ExitStatus::Infrastructure);
+    // 15 s of failing watches, well before the 45 s deadline.
+    assert!(t.elapsed() < Duration::from_secs(40), "{:?}", t.elapsed());
+}
