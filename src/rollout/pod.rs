@@ -272,8 +272,9 @@ fn crash(pod: &Pod, cs: &ContainerStatus, image: &str, facts: &Facts<'_>) -> Ver
     let mut message = format!("the container exited with code {code}{why}");
     if looping {
         message = format!(
-            "{message} (CrashLoopBackOff, restarted {} times)",
-            cs.restart_count
+            "{message} (CrashLoopBackOff, restarted {} time{})",
+            cs.restart_count,
+            if cs.restart_count == 1 { "" } else { "s" }
         );
     }
     Verdict::Failed(Reason::CrashLoop, message, detail)
