@@ -220,7 +220,10 @@ fn wants_logs(
     failure: &RolloutFailure,
     logs: &BTreeMap<(String, String), Vec<String>>,
 ) -> Option<(String, String)> {
-    if !matches!(failure.reason, Reason::CrashLoop | Reason::JobFailed) {
+    if !matches!(
+        failure.reason,
+        Reason::CrashLoop | Reason::JobFailed | Reason::Architecture
+    ) {
         return None;
     }
     let key = (failure.pod.clone()?, failure.container.clone()?);

@@ -509,6 +509,11 @@ async fn hook_jobs_and_pods_complete_or_fail_with_the_exit_code() {
         f.detail[0], "last attempt: the container exited with code 4",
         "{f}"
     );
+    if serves_logs(&env.cluster, f.pod.as_deref().expect("pod")).await {
+        assert!(f.detail.contains(&"| relation exists".to_owned()), "{f}");
+    } else {
+        assert!(f.detail.contains(&"no log lines".to_owned()), "{f}");
+    }
     assert_eq!(Error::from(err).exit_status(), ExitStatus::User);
 
     // Bare hook Pods: succeeded, or failed with the exit code.
