@@ -25,7 +25,7 @@ pub enum Reason {
     Architecture,
     /// The cluster refused to create pods (quota, admission).
     ReplicaFailure,
-    /// A hook Job ran out of retries.
+    /// A hook Job ran out of retries, or a hook Pod failed.
     JobFailed,
     /// devloop's deadline, or the Deployment's `progressDeadlineSeconds`.
     Deadline,
@@ -71,7 +71,9 @@ impl Reason {
             Reason::ReplicaFailure => {
                 "`kubectl describe replicaset` shows what the cluster refused"
             }
-            Reason::JobFailed => "the hook's logs are above; `kubectl describe job` shows its pods",
+            Reason::JobFailed => {
+                "the hook's last log lines are above; `kubectl describe job` (or pod) shows more"
+            }
             Reason::Deadline => {
                 "raise the rollout deadline if the app is just slow to start; `kubectl describe pod` shows what it waits for"
             }

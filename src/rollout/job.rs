@@ -1,9 +1,12 @@
-//! Waiting for a Job (a chart hook such as a migration) to finish: `Complete`
+//! Waiting for what runs to completion — a Job (a chart hook such as a
+//! migration) or a bare hook Pod — to finish. For a Job, `Complete`
 //! is success; `Failed` (e.g. `BackoffLimitExceeded`) is a failure with the
 //! last failed pod's exit code and log lines. A pod that can never start
 //! (image pull, container config, unschedulable) fails the wait at once, as
 //! the Job itself would only wait forever. A pod that exits non-zero while
 //! the Job still has retries is a note, not a failure: the Job retries it.
+//! A bare Pod succeeds with phase `Succeeded` and fails with `Failed` (its
+//! exit code and last log lines) or when it can never start.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +22,9 @@ use super::wait::{Seen, deadline_failure, list_nodes, owned_clones};
 use super::watch::Watch;
 use super::{Update, WaitOptions};
 use crate::cluster::Cluster;
+
+/// How long a failed Job's report waits for its failed pod to be seen.
+const POD_STATUS_LAG: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The Job's progress; `pods` may hold other pods (only the Job's are read).
 pub fn job_progress(job: &Job, pods: &[Pod], facts: &Facts<'_>) -> Progress {
@@ -90,6 +96,108 @@ pub fn job_progress(job: &Job, pods: &[Pod], facts: &Facts<'_>) -> Progress {
     Progress::Waiting { what }
 }
 
+/// A bare Pod's progress (Helm waits for hook Pods to succeed).
+pub fn pod_progress(pod: &Pod, facts: &Facts<'_>) -> Progress {
+    let object = format!("Pod/{}", pod.metadata.name.as_deref().unwrap_or_default());
+    match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
+        Some("Succeeded") => return Progress::Done,
+        Some("Failed") => {
+            if let PodHealth::Failed(mut f) = health(pod, &object, facts) {
+                if f.reason == Reason::CrashLoop {
+                    f.reason = Reason::JobFailed;
+                    f.message = format!("the Pod failed: {}", f.message);
+                }
+                return Progress::Failed(f);
+            }
+            let reason = pod.status.as_ref().and_then(|s| s.reason.clone());
+            return Progress::Failed(Box::new(RolloutFailure {
+                reason: Reason::JobFailed,
+                object,
+                pod: pod.metadata.name.clone(),
+                container: None,
+                message: format!("the Pod failed: {}", reason.unwrap_or_default()),
+                detail: Vec::new(),
+            }));
+        }
+        _ => {}
+    }
+    match health(pod, &object, facts) {
+        PodHealth::Failed(f) => Progress::Failed(f),
+        PodHealth::Note(note) => Progress::Waiting {
+            what: format!("the Pod to succeed: {note}"),
+        },
+        PodHealth::Fine => Progress::Waiting {
+            what: "the Pod to succeed".to_owned(),
+        },
+    }
+}
+
+/// Waits until hook Pod `name` succeeds, calling `on_progress` as it goes.
+pub async fn wait_pod(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    options: &WaitOptions,
+    on_progress: &mut (dyn FnMut(&Update) + Send),
+) -> Result<(), RolloutError> {
+    let deadline = tokio::time::Instant::now() + options.deadline;
+    let object = format!("Pod/{name}");
+    let mut watch = Watch::new();
+    let pod_api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
+    let pods = watch.add(
+        pod_api.clone(),
+        watcher::Config::default().fields(&format!("metadata.name={name}")),
+    );
+    let events = watch.add(
+        Api::<Event>::namespaced(cluster.client.clone(), namespace),
+        watcher::Config::default().fields("involvedObject.kind=Pod"),
+    );
+    let nodes = list_nodes(cluster).await;
+    let mut logs = BTreeMap::new();
+    let mut last = None;
+    loop {
+        if let Some(pod) = pods.state().into_iter().next() {
+            let events = owned_clones(&events);
+            let seen = Seen {
+                pod_api: &pod_api,
+                nodes: &nodes,
+                events: &events,
+                options,
+            };
+            match seen
+                .judge(&mut logs, |facts| pod_progress(&pod, facts))
+                .await
+            {
+                Progress::Done => {
+                    on_progress(&Update {
+                        object,
+                        what: "succeeded".to_owned(),
+                        done: true,
+                    });
+                    return Ok(());
+                }
+                Progress::Failed(failure) => return Err(RolloutError::Failed(failure)),
+                Progress::Waiting { what } => {
+                    if last.as_ref() != Some(&what) {
+                        on_progress(&Update {
+                            object: object.clone(),
+                            what: what.clone(),
+                            done: false,
+                        });
+                        last = Some(what);
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            next = watch.next(cluster, "the Pod") => next?,
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(deadline_failure(&object, options.deadline, last, None));
+            }
+        }
+    }
+}
+
 /// Waits until Job `name` completes, calling `on_progress` as it goes.
 pub async fn wait_job(
     cluster: &Cluster,
@@ -119,6 +227,7 @@ pub async fn wait_job(
     let nodes = list_nodes(cluster).await;
     let mut logs = BTreeMap::new();
     let mut last = None;
+    let mut failed_at = None;
     loop {
         if let Some(job) = jobs.state().into_iter().next() {
             let pods = owned_clones(&pods);
@@ -141,6 +250,15 @@ pub async fn wait_job(
                     });
                     return Ok(());
                 }
+                // The Job's watch can deliver `Failed` before the pod watch
+                // delivers the pod that failed it: give the pod a moment.
+                Progress::Failed(failure)
+                    if failure.reason == Reason::JobFailed
+                        && failure.pod.is_none()
+                        && failed_at
+                            .get_or_insert_with(tokio::time::Instant::now)
+                            .elapsed()
+                            < POD_STATUS_LAG => {}
                 Progress::Failed(failure) => return Err(RolloutError::Failed(failure)),
                 Progress::Waiting { what } => {
                     if last.as_ref() != Some(&what) {

@@ -1,5 +1,6 @@
 //! Waiting for what deploy applied to come up: a Deployment's rollout
-//! ([`wait()`]) and a hook Job's run ([`job::wait_job`]).
+//! ([`wait()`]) and a hook Job's or hook Pod's run ([`job::wait_job`],
+//! [`job::wait_pod`]).
 //!
 //! The verdicts are pure functions of what kube-rs watchers see
 //! ([`diagnose::diagnose`] for a Deployment, [`pod::health`] for one pod,
@@ -13,7 +14,8 @@
 //! below `maxUnavailable` while the new pods are not available.
 //!
 //! This module does not apply anything (deploy does) and does not decide the
-//! order of hooks (deploy's hook runner calls [`job::wait_job`]).
+//! order of hooks (deploy's hook runner calls [`job::wait_job`] and
+//! [`job::wait_pod`]).
 
 pub mod diagnose;
 pub mod failure;
@@ -27,7 +29,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use failure::{Progress, Reason, RolloutError, RolloutFailure};
-pub use job::wait_job;
+pub use job::{wait_job, wait_pod};
 pub use wait::wait;
 
 /// How long a rollout may take by default (issue #13: 2 minutes).

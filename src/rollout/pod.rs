@@ -115,7 +115,16 @@ pub fn health(pod: &Pod, object: &str, facts: &Facts<'_>) -> PodHealth {
             }
         }
     }
-    note.map_or(PodHealth::Fine, PodHealth::Note)
+    // A pod stuck before its containers (a volume that cannot mount, a
+    // sandbox that cannot start) may still recover: say why it waits.
+    let stuck = latest_event(
+        pod,
+        facts.events,
+        &["FailedMount", "FailedCreatePodSandBox"],
+    )
+    .filter(|_| pod_phase(pod) == "Pending")
+    .and_then(|e| e.message.clone());
+    note.or(stuck).map_or(PodHealth::Fine, PodHealth::Note)
 }
 
 enum Verdict {
@@ -138,7 +147,7 @@ fn container_health(
         .and_then(|s| s.image.clone())
         .unwrap_or(cs.image.clone());
     if PULL_REASONS.contains(&reason) {
-        return image_pull(pod, &image, reason, message, facts);
+        return image_pull(pod, &cs.name, &image, reason, message, facts);
     }
     if CONFIG_REASONS.contains(&reason) {
         if message.contains("exec format error") {
@@ -189,10 +198,17 @@ fn container_health(
     Verdict::Fine
 }
 
-fn image_pull(pod: &Pod, image: &str, reason: &str, message: &str, facts: &Facts<'_>) -> Verdict {
+fn image_pull(
+    pod: &Pod,
+    container: &str,
+    image: &str,
+    reason: &str,
+    message: &str,
+    facts: &Facts<'_>,
+) -> Verdict {
     // The pull's own error (the registry's words) is on the `Failed` event;
     // `ImagePullBackOff`'s waiting message may only say "Back-off pulling".
-    let said = latest_event_about(pod, facts.events, "", "Failed to pull image")
+    let said = latest_event_about(pod, facts.events, container, "Failed to pull image")
         .and_then(|e| e.message.clone())
         .unwrap_or_else(|| message.to_owned());
     let said = strip_image_prefix(&said, image);
@@ -227,11 +243,13 @@ fn crash(pod: &Pod, cs: &ContainerStatus, image: &str, facts: &Facts<'_>) -> Ver
     let (node_platform, image_platform) = platforms(pod, image, facts);
     let mismatch = matches!((&node_platform, &image_platform), (Some(n), Some(i)) if n != i);
     if exec_format || mismatch {
+        let code = terminated.map_or(-1, |t| t.exit_code);
         let what = lines
             .iter()
             .find(|l| l.contains("exec format error"))
             .cloned()
-            .unwrap_or(term_message);
+            .or(Some(term_message).filter(|m| !m.is_empty()))
+            .unwrap_or_else(|| format!("exit code {code}, no log lines"));
         return architecture(pod, image, &what, facts);
     }
     let code = terminated.map_or_else(|| "unknown".to_owned(), |t| t.exit_code.to_string());
@@ -246,14 +264,20 @@ fn crash(pod: &Pod, cs: &ContainerStatus, image: &str, facts: &Facts<'_>) -> Ver
         detail.push(format!("last {} log lines:", lines.len()));
         detail.extend(lines.iter().map(|l| format!("| {l}")));
     }
-    Verdict::Failed(
-        Reason::CrashLoop,
-        format!(
-            "the container exited with code {code}{why} (restarted {} times, CrashLoopBackOff)",
-            cs.restart_count
-        ),
-        detail,
-    )
+    let looping = cs
+        .state
+        .as_ref()
+        .and_then(|s| s.waiting.as_ref())
+        .is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"));
+    let mut message = format!("the container exited with code {code}{why}");
+    if looping {
+        message = format!(
+            "{message} (CrashLoopBackOff, restarted {} time{})",
+            cs.restart_count,
+            if cs.restart_count == 1 { "" } else { "s" }
+        );
+    }
+    Verdict::Failed(Reason::CrashLoop, message, detail)
 }
 
 fn architecture(pod: &Pod, image: &str, what: &str, facts: &Facts<'_>) -> Verdict {

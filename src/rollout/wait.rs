@@ -126,18 +126,33 @@ pub async fn wait(
         tokio::select! {
             next = watch.next(cluster, "the rollout") => next?,
             () = tokio::time::sleep_until(deadline) => {
-                let target = targets.iter().find(|t| !t.done).map(|t| t.name.clone()).unwrap_or_default();
-                let deployment = deployment_store.state().into_iter().find(|d| d.metadata.name.as_deref() == Some(&target));
-                let waiting = targets.iter().find(|t| !t.done).and_then(|t| t.last.clone());
-                return Err(deadline_failure(
-                    &format!("Deployment/{target}"),
-                    options.deadline,
-                    waiting,
-                    deployment.and_then(|d| previous_version(&d, &rss)),
-                ));
+                return Err(at_deadline(&targets, &deployment_store, &rss, options));
             }
         }
     }
+}
+
+/// The failure at the deadline: the first Deployment not done, with what it
+/// still waited for and whether its previous version serves.
+fn at_deadline(
+    targets: &[Target],
+    deployments: &Store<Deployment>,
+    rss: &[ReplicaSet],
+    options: &WaitOptions,
+) -> RolloutError {
+    let target = targets.iter().find(|t| !t.done);
+    let name = target.map(|t| t.name.clone()).unwrap_or_default();
+    let previous = deployments
+        .state()
+        .into_iter()
+        .find(|d| d.metadata.name.as_deref() == Some(&name))
+        .and_then(|d| previous_version(&d, rss));
+    deadline_failure(
+        &format!("Deployment/{name}"),
+        options.deadline,
+        target.and_then(|t| t.last.clone()),
+        previous,
+    )
 }
 
 /// The failure at the deadline, with what the wait was still waiting for.
@@ -205,7 +220,10 @@ fn wants_logs(
     failure: &RolloutFailure,
     logs: &BTreeMap<(String, String), Vec<String>>,
 ) -> Option<(String, String)> {
-    if !matches!(failure.reason, Reason::CrashLoop | Reason::JobFailed) {
+    if !matches!(
+        failure.reason,
+        Reason::CrashLoop | Reason::JobFailed | Reason::Architecture
+    ) {
         return None;
     }
     let key = (failure.pod.clone()?, failure.container.clone()?);
@@ -251,4 +269,27 @@ pub fn selector_string(selector: &LabelSelector) -> String {
         });
     }
     parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selector_string;
+
+    #[test]
+    fn selectors_become_list_queries() {
+        let selector = serde_json::from_value(serde_json::json!({
+            "matchLabels": {"app": "web", "tier": "front"},
+            "matchExpressions": [
+                {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+                {"key": "legacy", "operator": "DoesNotExist"},
+                {"key": "env", "operator": "NotIn", "values": ["prod"]},
+                {"key": "owner", "operator": "Exists"},
+            ],
+        }))
+        .expect("selector");
+        assert_eq!(
+            selector_string(&selector),
+            "app=web,tier=front,track in (stable,canary),!legacy,env notin (prod),owner"
+        );
+    }
 }

@@ -2,9 +2,9 @@
 //! merged into one stream that only says "something changed", plus a
 //! once-a-second tick (some verdicts depend on time: a probe's grace).
 //!
-//! Errors: kube's watcher retries with its default back-off; a refused
-//! credential ends the wait at once, an API server that stays unreachable
-//! ends it after [`UNREACHABLE_FOR`].
+//! Errors: kube's watcher retries with its default back-off (and re-lists
+//! after 410 Gone); a refused credential ends the wait at once, a watch that
+//! keeps failing ends it after [`UNREACHABLE_FOR`].
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -30,6 +30,8 @@ type Changes = BoxStream<'static, Result<(), watcher::Error>>;
 pub struct Watch {
     streams: SelectAll<Changes>,
     failing_since: Option<Instant>,
+    /// The latest error while failing, for the message.
+    last_error: Option<ClusterError>,
 }
 
 impl Watch {
@@ -37,6 +39,7 @@ impl Watch {
         Watch {
             streams: SelectAll::new(),
             failing_since: None,
+            last_error: None,
         }
     }
 
@@ -60,36 +63,53 @@ impl Watch {
     /// cannot be watched (auth refused, or unreachable for a while).
     pub async fn next(&mut self, cluster: &Cluster, what: &str) -> Result<(), ClusterError> {
         let Ok(Some(item)) = tokio::time::timeout(TICK, self.streams.next()).await else {
-            return self.check_failing(cluster, what, None);
+            return self.check_failing(cluster, what);
         };
         match item {
             Ok(()) => {
                 self.failing_since = None;
+                self.last_error = None;
                 Ok(())
             }
             Err(err) => {
                 let err = classify(cluster, what, err);
-                if matches!(err, ClusterError::Unauthorized { .. }) || err.is_user() {
+                // Refused credentials will not fix themselves; anything else
+                // (410 Gone after a compaction, a dropped connection, a 5xx)
+                // the watcher recovers from by re-listing.
+                if matches!(err, ClusterError::Unauthorized { .. }) {
                     return Err(err);
                 }
                 self.failing_since.get_or_insert_with(Instant::now);
-                self.check_failing(cluster, what, Some(err))
+                self.last_error = Some(err);
+                self.check_failing(cluster, what)
             }
         }
     }
 
-    fn check_failing(
-        &mut self,
-        cluster: &Cluster,
-        what: &str,
-        err: Option<ClusterError>,
-    ) -> Result<(), ClusterError> {
+    fn check_failing(&mut self, cluster: &Cluster, what: &str) -> Result<(), ClusterError> {
         match self.failing_since {
             Some(since) if since.elapsed() >= UNREACHABLE_FOR => {
-                Err(err.unwrap_or_else(|| ClusterError::Unreachable {
-                    server: cluster.server.clone(),
-                    message: format!("watching {what} failed for {}s", UNREACHABLE_FOR.as_secs()),
-                }))
+                let last = self.last_error.take();
+                Err(match last {
+                    Some(
+                        ClusterError::Unreachable { message, .. }
+                        | ClusterError::Rejected { message, .. },
+                    ) => ClusterError::Unreachable {
+                        server: cluster.server.clone(),
+                        message: format!(
+                            "watching {what} failed for {}s: {message}",
+                            UNREACHABLE_FOR.as_secs()
+                        ),
+                    },
+                    Some(other) => other,
+                    None => ClusterError::Unreachable {
+                        server: cluster.server.clone(),
+                        message: format!(
+                            "watching {what} failed for {}s",
+                            UNREACHABLE_FOR.as_secs()
+                        ),
+                    },
+                })
             }
             _ => Ok(()),
         }

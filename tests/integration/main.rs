@@ -21,6 +21,7 @@ mod init_e2e;
 mod install;
 mod release;
 mod release_e2e;
+mod rollout;
 mod standins;
 mod support;
 mod up_e2e;

@@ -1,8 +1,8 @@
 //! The Job controller with real clients: `kubectl wait --for=condition=complete`
 //! and `--for=condition=failed` on Jobs whose pods the kubelet runs as real
-//! containers (restartPolicy Never, backoffLimit, labels, deletion of the
+//! containers (`restartPolicy: Never`, `backoffLimit`, labels, deletion of the
 //! pods with the Job), and kube-rs's `await_condition(is_job_completed)` on a
-//! restartPolicy OnFailure Job whose first run fails.
+//! `restartPolicy: OnFailure` Job whose first run fails.
 
 mod common;
 
@@ -12,7 +12,7 @@ use common::Cluster;
 
 fn job(name: &str, image: &str, script: &str, backoff: u32) -> String {
     format!(
-        r#"
+        r"
 apiVersion: batch/v1
 kind: Job
 metadata: {{name: {name}}}
@@ -27,7 +27,7 @@ spec:
       - name: migrate
         image: {image}
         command: [sh, -c, '{script}']
-"#
+"
     )
 }
 
