@@ -16,6 +16,7 @@ mod init;
 mod man;
 mod packs;
 mod rollback;
+mod status;
 mod template;
 mod up;
 
@@ -124,6 +125,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Go back to an earlier revision of the app's release (default: the previous one)
     Rollback(rollback::RollbackArgs),
+    /// Show each app's release revision, pods, and the running `devloop up` session
+    Status(status::StatusArgs),
     /// Print a shell completion script (e.g. `devloop completions bash > /etc/bash_completion.d/devloop`)
     Completions(completions::CompletionsArgs),
     /// Print the man page in roff format (e.g. `devloop man | man -l -`)
@@ -143,6 +146,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<()> {
         Command::Template(args) => template::run(&args, ctx),
         Command::History(args) => history::run(&args, ctx),
         Command::Rollback(args) => rollback::run(&args, ctx),
+        Command::Status(args) => status::run(&args, ctx),
         Command::Completions(args) => {
             completions::run(&args, ctx);
             Ok(())

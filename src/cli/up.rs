@@ -65,16 +65,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         true,
     )
     .await?;
-    let mut files = Vec::new();
-    for app in &apps {
-        files.push(AppFiles {
-            name: app.name.value.clone(),
-            root: app.path.value.clone(),
-            context: BuildContext::open(&app.path.value, "Dockerfile")?,
-            chart: app.chart.value.clone(),
-            values: app.values.value.clone(),
-        });
-    }
+    let files = app_files(&apps)?;
     let config_file = config.file.clone();
     let roots = layout::roots(&config.root, &files);
     let ignore_files = files.clone();
@@ -91,24 +82,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
             plan: Box::new(|changes| f.plan(config_file.as_deref(), changes)),
         })
         .collect();
-    let state_path = state::path(&config.root, &|k| ctx.env(k));
-    let session_state = SessionState {
-        pid: std::process::id(),
-        started: k8s_openapi::jiff::Timestamp::now().to_string(),
-        context: cluster.context.clone(),
-        apps: apps
-            .iter()
-            .map(|a| AppState {
-                name: a.name.value.clone(),
-                namespace: a.namespace.value.clone(),
-                forwards: Vec::new(),
-            })
-            .collect(),
-    };
-    if let Err(err) = state::write(&state_path, &session_state) {
-        ctx.printer
-            .warn(format_args!("cannot write {}: {err}", state_path.display()));
-    }
+    let state_path = write_state(ctx, config, &cluster, &apps);
     events::emit(
         &ctx.printer,
         &Event::SessionStarted {
@@ -155,6 +129,48 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         );
     }
     Ok(exit)
+}
+
+fn app_files(apps: &[&crate::config::AppConfig]) -> Result<Vec<AppFiles>> {
+    apps.iter()
+        .map(|app| {
+            Ok(AppFiles {
+                name: app.name.value.clone(),
+                root: app.path.value.clone(),
+                context: BuildContext::open(&app.path.value, "Dockerfile")?,
+                chart: app.chart.value.clone(),
+                values: app.values.value.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Tells `devloop status` about this session; returns the file's path.
+fn write_state(
+    ctx: &Context,
+    config: &Config,
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+) -> std::path::PathBuf {
+    let path = state::path(&config.root, &|k| ctx.env(k));
+    let session_state = SessionState {
+        pid: std::process::id(),
+        started: k8s_openapi::jiff::Timestamp::now().to_string(),
+        context: cluster.context.clone(),
+        apps: apps
+            .iter()
+            .map(|a| AppState {
+                name: a.name.value.clone(),
+                namespace: a.namespace.value.clone(),
+                forwards: Vec::new(),
+            })
+            .collect(),
+    };
+    if let Err(err) = state::write(&path, &session_state) {
+        ctx.printer
+            .warn(format_args!("cannot write {}: {err}", path.display()));
+    }
+    path
 }
 
 /// The first Ctrl-C (or SIGTERM); a second one while devloop winds down

@@ -164,40 +164,19 @@ async fn wait(
             )
             .await?;
         }
-        "Pod" => wait_pod(cluster, release, &target.name, options.deadline).await?,
+        "Pod" => {
+            rollout::job::wait_pod(
+                cluster,
+                &release.namespace,
+                &target.name,
+                options,
+                on_progress,
+            )
+            .await?;
+        }
         _ => {}
     }
     Ok(())
-}
-
-async fn wait_pod(
-    cluster: &Cluster,
-    release: &Release,
-    name: &str,
-    deadline: Duration,
-) -> Result<(), DeployError> {
-    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::namespaced(cluster.client.clone(), &release.namespace);
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        let pod = api
-            .get(name)
-            .await
-            .map_err(|e| cluster.error(&format!("read hook Pod/{name}"), e))?;
-        match pod.status.and_then(|s| s.phase).as_deref() {
-            Some("Succeeded") => return Ok(()),
-            Some("Failed") => {
-                return Err(DeployError::Hook(format!("hook Pod/{name} failed")));
-            }
-            _ if tokio::time::Instant::now() >= until => {
-                return Err(DeployError::Hook(format!(
-                    "hook Pod/{name} did not finish within {}s",
-                    deadline.as_secs()
-                )));
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
 }
 
 /// Deletes `target` and waits until it is gone (a hook re-created while the
