@@ -13,6 +13,7 @@ mod deploy_apply;
 mod deploy_e2e;
 mod deploy_failures;
 mod detect;
+mod events_schema;
 mod helm_funcs;
 mod helm_template;
 mod init;

@@ -214,6 +214,27 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
     // Ctrl-C: exits 0, the app keeps running, no container of devloop's.
     let code = tokio::task::block_in_place(|| up.interrupt());
     assert_eq!(code, 0);
+    tokio::task::block_in_place(|| up.drain(Duration::from_millis(500)));
+
+    // Every event the session printed is in the documented schema.
+    let schema = crate::events_schema::schema();
+    for event in &up.seen {
+        let problems = crate::events_schema::problems(&schema, event);
+        assert!(problems.is_empty(), "{event}: {problems:#?}");
+    }
+    for name in [
+        "session_started",
+        "iteration_started",
+        "stage_finished",
+        "iteration_finished",
+        "iteration_failed",
+        "session_stopped",
+    ] {
+        assert!(
+            up.seen.iter().any(|e| e["event"] == name),
+            "no {name} event"
+        );
+    }
     cluster
         .answers(ns, app, 8000, "v3", within)
         .await
