@@ -12,6 +12,7 @@ mod cluster;
 mod deploy_apply;
 mod deploy_e2e;
 mod deploy_failures;
+mod deploy_hooks;
 mod detect;
 mod events_schema;
 mod helm_funcs;
