@@ -13,6 +13,7 @@ mod deploy_apply;
 mod deploy_e2e;
 mod deploy_failures;
 mod deploy_hooks;
+mod deploy_registry;
 mod detect;
 mod events_schema;
 mod helm_funcs;
