@@ -45,7 +45,10 @@ async fn e2e_a_pre_upgrade_migration_job_runs_first_and_is_deleted() {
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), ns);
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     assert!(
-        jobs.get_opt("hook-py-migrate").await.expect("get").is_none(),
+        jobs.get_opt("hook-py-migrate")
+            .await
+            .expect("get")
+            .is_none(),
         "hook-succeeded deletes the Job after the install"
     );
     let generation = deployments.get(app).await.expect("dep").metadata.generation;
@@ -73,7 +76,12 @@ async fn e2e_a_pre_upgrade_migration_job_runs_first_and_is_deleted() {
     // last moment it is seen bounds its run.
     let (mut job_seen_last, mut changed_at) = (None, None);
     while !deploy.is_finished() && started.elapsed() < Duration::from_secs(120) {
-        if jobs.get_opt("hook-py-migrate").await.expect("get job").is_some() {
+        if jobs
+            .get_opt("hook-py-migrate")
+            .await
+            .expect("get job")
+            .is_some()
+        {
             job_seen_last = Some(started.elapsed());
         }
         let now = deployments.get(app).await.expect("dep").metadata.generation;
@@ -91,7 +99,12 @@ async fn e2e_a_pre_upgrade_migration_job_runs_first_and_is_deleted() {
         "the Job was still there at {job_seen_last:?}, the Deployment changed at {changed_at:?}"
     );
     eprintln!("migration Job gone by {job_seen_last:?}, Deployment changed at {changed_at:?}");
-    assert!(jobs.get_opt("hook-py-migrate").await.expect("get").is_none());
+    assert!(
+        jobs.get_opt("hook-py-migrate")
+            .await
+            .expect("get")
+            .is_none()
+    );
     cluster
         .answers(ns, app, 8000, "v2", Duration::from_secs(20))
         .await

@@ -41,15 +41,32 @@ async fn e2e_a_private_registry_needs_the_pull_secret_devloop_creates() {
 
     let without = tokio::task::block_in_place(|| deploy(&[]));
     assert_eq!(without.code, 1, "{}", without.stderr);
-    assert!(without.stderr.contains("ErrImagePull") || without.stderr.contains("ImagePullBackOff"), "{}", without.stderr);
-    assert!(without.stderr.contains("registry said"), "{}", without.stderr);
-    assert!(!without.stderr.contains(&password), "the password never shows");
+    assert!(
+        without.stderr.contains("ErrImagePull") || without.stderr.contains("ImagePullBackOff"),
+        "{}",
+        without.stderr
+    );
+    assert!(
+        without.stderr.contains("registry said"),
+        "{}",
+        without.stderr
+    );
+    assert!(
+        !without.stderr.contains(&password),
+        "the password never shows"
+    );
 
     let with = tokio::task::block_in_place(|| deploy(&["--create-pull-secret"]));
     assert_eq!(with.code, 0, "{}", with.stderr);
     assert!(!with.stderr.contains(&password), "the password never shows");
     cluster
-        .answers("priv-py-dev", "priv-py", 8000, "private", Duration::from_secs(20))
+        .answers(
+            "priv-py-dev",
+            "priv-py",
+            8000,
+            "private",
+            Duration::from_secs(20),
+        )
         .await
         .expect("the pod pulled with the secret");
     cluster.sim.shutdown().await;

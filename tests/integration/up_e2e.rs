@@ -267,3 +267,77 @@ async fn e2e_up_cleanup_removes_the_release_on_exit() {
     assert_eq!(sim_containers(&world, &cluster), Vec::<String>::new());
     cluster.sim.shutdown().await;
 }
+
+/// Median and 90th percentile of `values`, in seconds.
+fn p50_p90(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "an index into a short list"
+        )]
+        let i = ((values.len() - 1) as f64 * q).round() as usize;
+        values[i]
+    };
+    (at(0.5), at(0.9))
+}
+
+/// Save-to-new-answer latency over 10 edits of a python app, with the
+/// stages `devloop up` reports; printed, not asserted (the benchmarks track
+/// it against the goal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_up_ten_edits_report_their_latency() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let dir = scaffold_python("lat-py", "edit-0");
+    let (ns, app) = ("lat-py-dev", "lat-py");
+    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
+    let first = tokio::task::block_in_place(|| {
+        up.next(
+            &["iteration_finished", "iteration_failed"],
+            Duration::from_secs(90),
+        )
+    });
+    assert!(finished(&first), "{first}");
+    let mut totals = Vec::new();
+    let mut stages: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for n in 1..=10 {
+        let want = format!("edit-{n}");
+        let saved = Instant::now();
+        std::fs::write(dir.path().join("server.py"), python_app(&want)).expect("edit");
+        cluster
+            .answers(ns, app, 8000, &want, Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|last| panic!("{want} never answered; last {last:?}"));
+        totals.push(saved.elapsed().as_secs_f64());
+        let done = tokio::task::block_in_place(|| {
+            up.next(
+                &["iteration_finished", "iteration_failed"],
+                Duration::from_secs(30),
+            )
+        });
+        assert!(finished(&done), "{done}");
+        for event in up
+            .seen
+            .iter()
+            .filter(|e| e["event"] == "stage_finished" && e["iteration"] == done["iteration"])
+        {
+            let ms = event["duration_ms"].as_f64().expect("ms");
+            stages
+                .entry(event["stage"].as_str().expect("stage").to_owned())
+                .or_default()
+                .push(ms / 1000.0);
+        }
+    }
+    let (p50, p90) = p50_p90(&mut totals);
+    eprintln!("save -> new answer over 10 edits: p50 {p50:.2}s p90 {p90:.2}s");
+    for (stage, values) in &mut stages {
+        let (p50, p90) = p50_p90(values);
+        eprintln!("  {stage:<8} p50 {p50:.2}s p90 {p90:.2}s");
+    }
+    tokio::task::block_in_place(|| up.interrupt());
+    cluster.sim.shutdown().await;
+}
