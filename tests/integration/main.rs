@@ -6,6 +6,7 @@ mod build_context;
 mod build_engine;
 mod build_load;
 mod chart;
+mod chart_parity;
 mod cli;
 mod detect;
 mod helm_funcs;

@@ -137,7 +137,10 @@ pub fn from_files(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
             }
             name if name.starts_with("templates/") => chart.templates.push(f),
             name if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
+                if Path::new(name)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("prov"))
+                {
                     chart.files.push(f);
                     continue;
                 }

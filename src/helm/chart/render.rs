@@ -31,9 +31,10 @@ pub fn render(
     caps: &Capabilities,
     lookup: Option<Arc<dyn Lookup>>,
 ) -> Result<Rendered, ChartError> {
+    // The values are already coalesced: coalescing again would bring back
+    // the defaults a user's null deleted. Only the chart tree is redone.
     let processed = deps::process(chart, values)?;
-    let merged = values::coalesce_values(&processed, values)?;
-    let mut files = render_files(&processed, &merged, release, caps, lookup)?;
+    let mut files = render_files(&processed, values, release, caps, lookup)?;
     let top_notes = format!("{}/templates/NOTES.txt", processed.name());
     let notes = files.remove(&top_notes);
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
@@ -49,7 +50,7 @@ pub fn render(
 /// The `crds/` files of the chart and its subcharts (not templated).
 fn crds(chart: &Chart) -> Result<Vec<Manifest>, ChartError> {
     let mut out = Vec::new();
-    collect_crds(chart, &chart.name().to_owned(), &mut out)?;
+    collect_crds(chart, chart.name(), &mut out)?;
     Ok(out)
 }
 

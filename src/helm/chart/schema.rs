@@ -7,6 +7,8 @@
 //! Helm lists a chart's errors in Go map order (it varies run to run); this
 //! lists them in document order.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value as Json};
 
 use super::{Chart, ChartError};
@@ -34,7 +36,7 @@ fn collect(chart: &Chart, values: &Json, out: &mut String) -> Result<(), ChartEr
             out.push_str(chart.name());
             out.push_str(":\n");
             for (at, msg) in errors {
-                out.push_str(&format!("- at '{at}': {msg}\n"));
+                let _ = writeln!(out, "- at '{at}': {msg}");
             }
         }
     }
@@ -147,6 +149,7 @@ impl<'s> Validator<'s> {
             Json::Number(n) => {
                 let f = n.as_f64().unwrap_or_default();
                 let bound = |k: &str| s.get(k).and_then(Json::as_f64);
+                #[allow(clippy::type_complexity)]
                 let checks: [(&str, fn(f64, f64) -> bool); 4] = [
                     ("minimum", |f, b| f < b),
                     ("maximum", |f, b| f > b),
@@ -264,10 +267,6 @@ impl<'s> Validator<'s> {
         }
         match extra.len() {
             0 => {}
-            1 => errs.push((
-                at.to_owned(),
-                format!("additional property {} not allowed", extra[0]),
-            )),
             _ => errs.push((
                 at.to_owned(),
                 format!("additional properties {} not allowed", extra.join(", ")),

@@ -189,7 +189,7 @@ fn coalesce_into(
                 return Err(ChartError::Values(format!(
                     "type mismatch on {name}: %!t({}={})",
                     go_type(&other),
-                    other
+                    go_value(&other)
                 )));
             }
         };
@@ -198,6 +198,17 @@ fn coalesce_into(
         dest.insert(name, Json::Object(sub_vals));
     }
     Ok(())
+}
+
+fn go_value(v: &Json) -> String {
+    match v {
+        Json::Number(n) => n.as_f64().map_or_else(
+            || n.to_string(),
+            |f| crate::helm::template::fmt::display(&crate::helm::template::Value::Float(f)),
+        ),
+        Json::String(s) => s.clone(),
+        v => v.to_string(),
+    }
 }
 
 fn go_type(v: &Json) -> &'static str {
