@@ -24,9 +24,7 @@ impl Files {
     }
 
     fn as_map(&self, encode: fn(&[u8]) -> String) -> String {
-        if self.0.is_empty() {
-            return String::new();
-        }
+        // Helm 4 no longer returns "" for no files: `{}`, as toYaml writes it.
         let m: BTreeMap<String, Value> = self
             .0
             .iter()

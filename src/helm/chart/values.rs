@@ -280,17 +280,14 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Json>, merge: bool) 
     }
 }
 
-/// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins).
+/// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins). A
+/// null in `dst` deletes the key only where `src` has it (Helm 4: a null
+/// the defaults lack is kept, checked against the oracle).
 pub(super) fn coalesce_tables(
     dst: &mut Map<String, Json>,
     mut src: Map<String, Json>,
     merge: bool,
 ) {
-    for (k, v) in dst.iter() {
-        if v.is_null() {
-            src.insert(k.clone(), Json::Null);
-        }
-    }
     for (key, val) in src {
         match dst.get_mut(&key) {
             Some(Json::Null) if !merge => {
