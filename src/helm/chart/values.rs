@@ -283,11 +283,7 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Json>, merge: bool) 
 /// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins). A
 /// null in `dst` deletes the key only where `src` has it (Helm 4: a null
 /// the defaults lack is kept, checked against the oracle).
-pub(super) fn coalesce_tables(
-    dst: &mut Map<String, Json>,
-    mut src: Map<String, Json>,
-    merge: bool,
-) {
+pub(super) fn coalesce_tables(dst: &mut Map<String, Json>, src: Map<String, Json>, merge: bool) {
     for (key, val) in src {
         match dst.get_mut(&key) {
             Some(Json::Null) if !merge => {
