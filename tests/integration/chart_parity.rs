@@ -127,6 +127,13 @@ fn compare(world: &World, chart: &Path, args: &[&str]) -> Result<bool, String> {
             return Err(format!("{label}: manifests differ from the raw render"));
         }
     } else {
+        let notes = library_notes(chart, args);
+        if notes != want["notes"].as_str().unwrap_or("") {
+            return Err(format!(
+                "{label}: NOTES differ: {notes:?} vs {:?}",
+                want["notes"]
+            ));
+        }
         let want_ordered = parse_docs(want["manifest"].as_str().unwrap_or(""));
         if manifests != want_ordered {
             return Err(format!(
@@ -137,6 +144,35 @@ fn compare(world: &World, chart: &Path, args: &[&str]) -> Result<bool, String> {
         }
     }
     Ok(false)
+}
+
+/// The rendered NOTES.txt through the library API (`devloop template`, like
+/// `helm template`, does not print them).
+fn library_notes(chart: &Path, args: &[&str]) -> String {
+    use devloop::helm::chart::{self, Chart, ReleaseInfo, ValueInputs};
+    let mut inputs = ValueInputs::default();
+    for pair in args.chunks(2) {
+        let value = pair[1].to_owned();
+        match pair[0] {
+            "--set" => inputs.set.push(value),
+            "--set-string" => inputs.set_string.push(value),
+            "--set-json" => inputs.set_json.push(value),
+            "--set-file" => inputs.set_file.push(value),
+            "-f" => inputs.files.push(PathBuf::from(value)),
+            flag => panic!("unexpected flag {flag}"),
+        }
+    }
+    let c = Chart::load(chart).expect("loads");
+    let values = chart::values::coalesce(&c, &inputs).expect("values");
+    let release = ReleaseInfo {
+        name: "rel".to_owned(),
+        namespace: "ns".to_owned(),
+        revision: 1,
+        is_install: true,
+    };
+    let caps = devloop::helm::rendered::Capabilities::helm_default();
+    let rendered = chart::render(&c, &values.merged, &release, &caps, None).expect("renders");
+    rendered.notes.unwrap_or_default()
 }
 
 fn data(name: &str) -> PathBuf {

@@ -184,3 +184,6 @@ impl Chart {
         ]))
     }
 }
+
+#[cfg(test)]
+mod tests;
