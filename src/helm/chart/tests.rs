@@ -63,7 +63,11 @@ fn hooks_are_apart_with_events_weight_and_policies() {
         ),
     ]);
     let r = render_with(&c, None).expect("renders");
-    let kinds: Vec<&str> = r.manifests.iter().map(|m| m.kind()).collect();
+    let kinds: Vec<&str> = r
+        .manifests
+        .iter()
+        .map(crate::helm::rendered::Manifest::kind)
+        .collect();
     assert_eq!(kinds, ["Namespace", "ConfigMap"], "Helm's install order");
     assert_eq!(r.hooks.len(), 1);
     let h = &r.hooks[0];
