@@ -82,15 +82,18 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
         let context = BuildContext::open(&app.path.value, "Dockerfile")?;
         let summary = context.digest()?;
         let tag = content_tag(&summary.digest, "Dockerfile", &BTreeMap::new(), None);
+        let repository = match &app.registry.value {
+            Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), app.image.value),
+            None => app.image.value.clone(),
+        };
         inputs.overrides = json!({"image": {
-            "repository": app.image.value,
+            "repository": repository,
             "tag": tag,
             "digest": "",
             "pullPolicy": "IfNotPresent",
         }});
         ctx.printer.debug(format_args!(
-            "image {}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)",
-            app.image.value
+            "image {repository}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)"
         ));
         (
             app.chart.value.clone(),

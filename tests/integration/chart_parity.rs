@@ -582,11 +582,82 @@ fn template_render_of_the_helm_create_chart_timing() {
     }
     let render_only = started.elapsed() / n;
     eprintln!(
-        "timing: render only: {:.2} ms",
-        render_only.as_secs_f64() * 1000.0
+        "timing: render only: {:.2} ms ({})",
+        render_only.as_secs_f64() * 1000.0,
+        if cfg!(debug_assertions) {
+            "debug build"
+        } else {
+            "release build"
+        }
     );
     eprintln!(
         "timing: values + render of the helm create chart: {:.2} ms per render (mean of {n})",
         per.as_secs_f64() * 1000.0
     );
+}
+
+/// Without `--chart`, `devloop template` renders the app's chart with the
+/// image `devloop build` would produce: the registry's repository and the
+/// content tag of the build context (which follows the app's files).
+#[test]
+fn template_defaults_to_the_apps_chart_and_content_tagged_image() {
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "devloop.toml".to_owned(),
+            "name = \"web\"\nregistry = \"127.0.0.1:5000\"\nvalues = [\"dev.yaml\"]\n".to_owned(),
+        ),
+        (
+            "Dockerfile".to_owned(),
+            "FROM busybox:1.37\nCOPY app.sh /app.sh\n".to_owned(),
+        ),
+        ("app.sh".to_owned(), "echo one\n".to_owned()),
+        ("dev.yaml".to_owned(), "replicaCount: 2\n".to_owned()),
+    ];
+    let chart_root = repo_root().join("templates/chart");
+    for entry in [
+        "Chart.yaml",
+        "values.yaml",
+        "templates/_helpers.tpl",
+        "templates/deployment.yaml",
+        "templates/service.yaml",
+        "templates/serviceaccount.yaml",
+    ] {
+        let text = std::fs::read_to_string(chart_root.join(entry)).expect("the pack chart");
+        files.push((format!("chart/{entry}"), text));
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = crate::support::temp_repo("tpl", &borrowed);
+    let image = |dir: &Path| {
+        let out = run(devloop(dir).args(["template", "-n", "web-dev"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let docs = parse_docs(&out.stdout);
+        let deploy = docs
+            .iter()
+            .find(|d| d.1["kind"] == "Deployment")
+            .expect("a Deployment");
+        assert_eq!(
+            deploy.1["spec"]["replicas"], 2,
+            "the app's values files apply"
+        );
+        assert_eq!(deploy.1["metadata"]["namespace"], Json::Null);
+        deploy.1["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .expect("image")
+            .to_owned()
+    };
+    let first = image(dir.path());
+    let (repo, tag) = first
+        .split_once("127.0.0.1:5000/web:")
+        .map(|(a, b)| (a, b))
+        .expect("registry/name:tag");
+    assert!(
+        repo.is_empty() && !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
+    );
+    assert_eq!(image(dir.path()), first, "the same files give the same tag");
+    std::fs::write(dir.path().join("app.sh"), "echo two\n").expect("write");
+    assert_ne!(image(dir.path()), first, "a changed file changes the tag");
 }
