@@ -59,46 +59,14 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
         set_file: args.set_file.clone(),
         overrides: serde_json::Value::Null,
     };
-    let (chart_path, name) = if let Some(path) = &args.chart {
-        (
+    let (chart_path, name) = match &args.chart {
+        Some(path) => (
             path.clone(),
             args.name
                 .clone()
                 .unwrap_or_else(|| "release-name".to_owned()),
-        )
-    } else {
-        let config = ctx.load_config(args.apps.registry.as_deref())?;
-        let apps = config.select(args.apps.app.as_deref())?;
-        let [app] = apps.as_slice() else {
-            return Err(Error::usage(
-                "this repo has several apps; `devloop template` renders one",
-                Some("pass --app NAME or --chart DIR".to_owned()),
-            ));
-        };
-        inputs.files.extend(app.values.value.iter().cloned());
-        // The content tag `devloop build` would give the image, without
-        // building. A pushed image's digest is only known after the push, so
-        // offline the tag stands in for it (digest left empty).
-        let context = BuildContext::open(&app.path.value, "Dockerfile")?;
-        let summary = context.digest()?;
-        let tag = content_tag(&summary.digest, "Dockerfile", &BTreeMap::new(), None);
-        let repository = match &app.registry.value {
-            Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), app.image.value),
-            None => app.image.value.clone(),
-        };
-        inputs.overrides = json!({"image": {
-            "repository": repository,
-            "tag": tag,
-            "digest": "",
-            "pullPolicy": "IfNotPresent",
-        }});
-        ctx.printer.debug(format_args!(
-            "image {repository}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)"
-        ));
-        (
-            app.chart.value.clone(),
-            args.name.clone().unwrap_or_else(|| app.name.value.clone()),
-        )
+        ),
+        None => app_chart(args, ctx, &mut inputs)?,
     };
     inputs.files.extend(args.values.iter().cloned());
     let chart = Chart::load(&chart_path)?;
@@ -157,6 +125,47 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
     }
     ctx.printer.data(out.trim_end_matches('\n'));
     Ok(())
+}
+
+/// The app's chart, its values files and the image values `devloop deploy`
+/// would set, into `inputs`; returns the chart path and release name.
+fn app_chart(
+    args: &TemplateArgs,
+    ctx: &Context,
+    inputs: &mut ValueInputs,
+) -> Result<(PathBuf, String)> {
+    let config = ctx.load_config(args.apps.registry.as_deref())?;
+    let apps = config.select(args.apps.app.as_deref())?;
+    let [app] = apps.as_slice() else {
+        return Err(Error::usage(
+            "this repo has several apps; `devloop template` renders one",
+            Some("pass --app NAME or --chart DIR".to_owned()),
+        ));
+    };
+    inputs.files.extend(app.values.value.iter().cloned());
+    // The content tag `devloop build` would give the image, without
+    // building. A pushed image's digest is only known after the push, so
+    // offline the tag stands in for it (digest left empty).
+    let context = BuildContext::open(&app.path.value, "Dockerfile")?;
+    let summary = context.digest()?;
+    let tag = content_tag(&summary.digest, "Dockerfile", &BTreeMap::new(), None);
+    let repository = match &app.registry.value {
+        Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), app.image.value),
+        None => app.image.value.clone(),
+    };
+    inputs.overrides = json!({"image": {
+        "repository": repository,
+        "tag": tag,
+        "digest": "",
+        "pullPolicy": "IfNotPresent",
+    }});
+    ctx.printer.debug(format_args!(
+        "image {repository}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)"
+    ));
+    Ok((
+        app.chart.value.clone(),
+        args.name.clone().unwrap_or_else(|| app.name.value.clone()),
+    ))
 }
 
 /// Helm's `--show-only`: a template path relative to the chart's parent, or

@@ -485,7 +485,7 @@ fn parity_capabilities_and_install_order() {
                 &["--set", "ingress.enabled=false"],
                 &["--set", "pdb=false", "--set", "rbac=false"],
                 &["--kube-version", "1.18.0"],
-                &["--kube-version", "v1.30.2"],
+                &["--kube-version", "v1.29.3-gke.1"],
                 &["-a", "networking.k8s.io/v1/Ingress"],
                 &["-a", "monitoring.coreos.com/v1"],
                 &["--kube-version", "1.25.0", "-a", "monitoring.coreos.com/v1"],
@@ -651,7 +651,6 @@ fn template_defaults_to_the_apps_chart_and_content_tagged_image() {
     let first = image(dir.path());
     let (repo, tag) = first
         .split_once("127.0.0.1:5000/web:")
-        .map(|(a, b)| (a, b))
         .expect("registry/name:tag");
     assert!(
         repo.is_empty() && !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_hexdigit()),
