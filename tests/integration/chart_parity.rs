@@ -382,6 +382,7 @@ fn parity_files_binary_and_helmignore() {
                 &[],
                 &["--set", "binary=false"],
                 &["--set", "glob=config/*.conf"],
+                &["--set", "glob=bin/*"],
                 &["--set", "glob=docs/*"],
                 &["--set", "glob=**.conf"],
                 &["--set", "glob={config,docs}/*"],

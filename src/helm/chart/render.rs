@@ -55,7 +55,14 @@ fn crds(chart: &Chart) -> Result<Vec<Manifest>, ChartError> {
 }
 
 fn collect_crds(chart: &Chart, full: &str, out: &mut Vec<Manifest>) -> Result<(), ChartError> {
-    for f in chart.files.iter().filter(|f| f.name.starts_with("crds/")) {
+    // Helm's `CRDObjects`: YAML or JSON files under `crds/`.
+    let is_crd = |name: &str| {
+        name.starts_with("crds/")
+            && [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+    };
+    for f in chart.files.iter().filter(|f| is_crd(&f.name)) {
         let source = format!("{full}/{}", f.name);
         let text = String::from_utf8_lossy(&f.data);
         for doc in sort::split_documents(&text) {
