@@ -205,38 +205,67 @@ fn report(name: &str, result: (usize, usize, Vec<String>)) {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Value sets for the chart every pack scaffolds.
+const PACK_SETS: &[&[&str]] = &[
+    &[],
+    &[
+        "--set",
+        "image.repository=127.0.0.1:5000/web",
+        "--set",
+        "image.tag=abc",
+    ],
+    &[
+        "--set",
+        "image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ],
+    &["--set", "replicaCount=3"],
+    &["--set", "service.port=9090"],
+    &["--set-string", "podAnnotations.a=1"],
+    &["--set-json", "resources={\"limits\":{\"cpu\":\"1\"}}"],
+    &["--set", "nameOverride=x", "--set", "fullnameOverride=y"],
+    &["--set", "image=null"],
+    &["--set", "service.port=abc,service.type=NodePort"],
+    &["--set", "a"],
+];
+
 #[test]
 fn parity_pack_chart() {
     let Some(world) = World::get() else { return };
     let chart = repo_root().join("templates/chart");
-    report(
-        "pack chart",
-        suite(
-            &world,
-            &chart,
-            &[
-                &[],
-                &[
-                    "--set",
-                    "image.repository=127.0.0.1:5000/web",
-                    "--set",
-                    "image.tag=abc",
-                ],
-                &[
-                    "--set",
-                    "image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                ],
-                &["--set", "replicaCount=3"],
-                &["--set", "service.port=9090"],
-                &["--set-string", "podAnnotations.a=1"],
-                &["--set-json", "resources={\"limits\":{\"cpu\":\"1\"}}"],
-                &["--set", "nameOverride=x", "--set", "fullnameOverride=y"],
-                &["--set", "image=null"],
-                &["--set", "service.port=abc,service.type=NodePort"],
-                &["--set", "a"],
-            ],
-        ),
-    );
+    report("pack chart", suite(&world, &chart, PACK_SETS));
+}
+
+/// Each pack's chart as `devloop init` scaffolds it (name, port, probe).
+fn parity_scaffolded(fixtures: &[&str]) {
+    let Some(world) = World::get() else { return };
+    for name in fixtures {
+        let (_tmp, dir) = crate::init::fixture_copy(name);
+        let out = crate::init::init(&dir, &["--yes"]);
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        report(name, suite(&world, &dir.join("chart"), PACK_SETS));
+    }
+}
+
+// Four tests of about six charts each: one comparison costs ~0.25 s of the
+// oracle (a Go runtime per call), and a test must stay well under 60 s.
+#[test]
+fn parity_scaffolded_pack_charts_1() {
+    parity_scaffolded(&crate::init::FIXTURES[..6]);
+}
+
+#[test]
+fn parity_scaffolded_pack_charts_2() {
+    parity_scaffolded(&crate::init::FIXTURES[6..12]);
+}
+
+#[test]
+fn parity_scaffolded_pack_charts_3() {
+    parity_scaffolded(&crate::init::FIXTURES[12..18]);
+}
+
+#[test]
+fn parity_scaffolded_pack_charts_4() {
+    parity_scaffolded(&crate::init::FIXTURES[18..]);
 }
 
 #[test]
