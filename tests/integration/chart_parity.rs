@@ -448,6 +448,19 @@ fn parity_schema() {
                 &["--set", "debug=yes"],
                 &["--set-json", "ports=[]"],
                 &["--set-json", "replicas=2.0"],
+                &["--set", "probe.port=80"],
+                &["--set", "probe.path=/healthz", "--set", "probe.port=true"],
+                &["--set", "probe.path="],
+                &["--set", "tags={a,b,c}"],
+                &["--set-json", "weight=1"],
+                &[
+                    "--set-json",
+                    "weight=0.5",
+                    "--set",
+                    "probe.path=/x",
+                    "--set",
+                    "probe.port=http",
+                ],
             ],
         ),
     );
@@ -694,4 +707,100 @@ fn template_defaults_to_the_apps_chart_and_content_tagged_image() {
     assert_eq!(image(dir.path()), first, "the same files give the same tag");
     std::fs::write(dir.path().join("app.sh"), "echo two\n").expect("write");
     assert_ne!(image(dir.path()), first, "a changed file changes the tag");
+}
+
+/// Numbers as f64: the oracle hands values over as JSON, so Helm's int64s
+/// come back as plain numbers.
+fn as_floats(v: &Json) -> Json {
+    match v {
+        Json::Number(n) => serde_json::Number::from_f64(n.as_f64().unwrap_or_default())
+            .map_or(Json::Null, Json::Number),
+        Json::Array(a) => Json::Array(a.iter().map(as_floats).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), as_floats(v))).collect()),
+        v => v.clone(),
+    }
+}
+
+/// devloop's `--set` family parser against Helm's own (the oracle's
+/// `parse-set`): the same values, or an error where Helm has one.
+#[test]
+fn set_parser_matches_helms() {
+    let Some(world) = World::get() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, "line1\nline2\n").expect("write");
+    let set_file = format!("cert={}", file.display());
+    let cases: &[&[&str]] = &[
+        &[
+            "--set",
+            "a=b,c=1,d=true,e=null,f=007,g=-5,h=+3,i=1.5,j=TRUE",
+        ],
+        &["--set", "a.b.c=1", "--set", "a.b.d=2"],
+        &["--set", "list[0]=a,list[2]=c"],
+        &["--set", "list={a,b,c}", "--set", "list[1]=x"],
+        &["--set", "a\\.b=1,c=x\\,y"],
+        &[
+            "--set",
+            "nested[0].name=a,nested[0].value=b,nested[1].name=c",
+        ],
+        &["--set", "m[0][1]=x"],
+        &["--set", "empty=", "--set", "e2={}"],
+        &["--set", "a=1,a.b=2"],
+        &["--set", "a"],
+        &["--set", "a=1,"],
+        &["--set", "list[-1]=x"],
+        &["--set", "list[x]=1"],
+        &["--set", "l={a,b"],
+        &["--set-string", "a=1,b=true,c=null"],
+        &[
+            "--set-json",
+            "a={\"b\":[1,2,{\"c\":null}]}",
+            "--set-json",
+            "d=\"s\"",
+        ],
+        &["--set-json", "a=[1,"],
+        &["--set-file", &set_file],
+        &[
+            "--set",
+            "a.b=1",
+            "--set-string",
+            "a.c=2",
+            "--set-json",
+            "a.d=3",
+        ],
+    ];
+    let mut failures = Vec::new();
+    for args in cases {
+        let out = Command::new(world.var("DEVLOOP_WORLD_HELM"))
+            .arg("parse-set")
+            .args(*args)
+            .output()
+            .expect("oracle");
+        let want: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+        let mut inputs = devloop::helm::chart::ValueInputs::default();
+        for pair in args.chunks(2) {
+            let v = pair[1].to_owned();
+            match pair[0] {
+                "--set" => inputs.set.push(v),
+                "--set-string" => inputs.set_string.push(v),
+                "--set-json" => inputs.set_json.push(v),
+                _ => inputs.set_file.push(v),
+            }
+        }
+        let ours = inputs.user_values();
+        match (want.get("error").and_then(Json::as_str), ours) {
+            (Some(_), Err(_)) => {}
+            (None, Ok(v)) if as_floats(&v) == as_floats(&want) => {}
+            (w, o) => failures.push(format!(
+                "{args:?}: Helm {} / devloop {o:?}",
+                w.map_or_else(|| want.to_string(), str::to_owned)
+            )),
+        }
+    }
+    eprintln!(
+        "parity --set parser: {} of {} expressions agree",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
