@@ -123,7 +123,12 @@ pub fn from_files(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
                     .map_err(|e| ChartError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
                 has_meta = true;
             }
-            "Chart.lock" => {}
+            "Chart.lock" => {
+                chart.lock =
+                    Some(yaml_object(&f.data).map_err(|e| {
+                        ChartError::Invalid(format!("cannot load Chart.lock: {e}"))
+                    })?);
+            }
             "values.yaml" => {
                 chart.values = yaml_object(&f.data)
                     .map_err(|e| ChartError::Invalid(format!("cannot load values.yaml: {e}")))?;
