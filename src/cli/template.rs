@@ -59,12 +59,16 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
         set_file: args.set_file.clone(),
         overrides: serde_json::Value::Null,
     };
-    let (chart_path, name) = match &args.chart {
+    let (chart_path, name, namespace) = match &args.chart {
         Some(path) => (
             path.clone(),
             args.name
                 .clone()
                 .unwrap_or_else(|| "release-name".to_owned()),
+            ctx.global
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_owned()),
         ),
         None => app_chart(args, ctx, &mut inputs)?,
     };
@@ -83,11 +87,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
     caps = caps.with_api_versions(&args.api_versions);
     let release = ReleaseInfo {
         name,
-        namespace: ctx
-            .global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned()),
+        namespace,
         revision: 1,
         is_install: true,
     };
@@ -128,12 +128,13 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
 }
 
 /// The app's chart, its values files and the image values `devloop deploy`
-/// would set, into `inputs`; returns the chart path and release name.
+/// would set, into `inputs`; returns the chart path, release name and the
+/// app's namespace (`-n` or devloop.toml's, as deploy uses).
 fn app_chart(
     args: &TemplateArgs,
     ctx: &Context,
     inputs: &mut ValueInputs,
-) -> Result<(PathBuf, String)> {
+) -> Result<(PathBuf, String, String)> {
     let config = ctx.load_config(args.apps.registry.as_deref())?;
     let apps = config.select(args.apps.app.as_deref())?;
     let [app] = apps.as_slice() else {
@@ -165,6 +166,7 @@ fn app_chart(
     Ok((
         app.chart.value.clone(),
         args.name.clone().unwrap_or_else(|| app.name.value.clone()),
+        app.namespace.value.clone(),
     ))
 }
 

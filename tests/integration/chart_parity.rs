@@ -689,13 +689,24 @@ fn template_defaults_to_the_apps_chart_and_content_tagged_image() {
         let text = std::fs::read_to_string(chart_root.join(entry)).expect("the pack chart");
         files.push((format!("chart/{entry}"), text));
     }
+    files.push((
+        "chart/templates/release.yaml".to_owned(),
+        "kind: ConfigMap\ndata:\n  release: {{ .Release.Name }}/{{ .Release.Namespace }}\n"
+            .to_owned(),
+    ));
     let borrowed: Vec<(&str, &str)> = files
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = crate::support::temp_repo("tpl", &borrowed);
     let image = |dir: &Path| {
-        let out = run(devloop(dir).args(["template", "-n", "web-dev"]));
+        let out = run(devloop(dir).args([
+            "template",
+            "--show-only",
+            "chart/templates/deployment.yaml",
+            "--show-only",
+            "app/templates/deployment.yaml",
+        ]));
         assert_eq!(out.code, 0, "{}", out.stderr);
         let docs = parse_docs(&out.stdout);
         let deploy = docs
@@ -712,6 +723,20 @@ fn template_defaults_to_the_apps_chart_and_content_tagged_image() {
             .expect("image")
             .to_owned()
     };
+    let release = |args: &[&str]| {
+        let out = run(devloop(dir.path())
+            .arg("template")
+            .args(args)
+            .args(["--show-only", "app/templates/release.yaml"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        parse_docs(&out.stdout)[0].1["data"]["release"].clone()
+    };
+    assert_eq!(
+        release(&[]),
+        "web/web-dev",
+        "the app's release name and namespace"
+    );
+    assert_eq!(release(&["-n", "other", "--name", "x"]), "x/other");
     let first = image(dir.path());
     let (repo, tag) = first
         .split_once("127.0.0.1:5000/web:")
