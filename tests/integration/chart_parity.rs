@@ -355,6 +355,13 @@ fn parity_library_chart_tpl_and_floats() {
                 &["--set", "numbers.neg=-1e-7"],
                 &["--set", "extraLabels.bad={{ .Nope.Missing }}"],
                 &["--set", "config.x={{ fail \"from tpl\" }}"],
+                &["--set", "config.x={{ if }}"],
+                &["--set", "config.x={{ include \"common.nope\" . }}"],
+                &[
+                    "--set",
+                    "config.x={{ include \"common.fullname\" . | upper }}",
+                ],
+                &["--set-file", "config.x=/nonexistent/file"],
             ],
         ),
     );
