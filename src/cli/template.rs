@@ -59,43 +59,18 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
         set_file: args.set_file.clone(),
         overrides: serde_json::Value::Null,
     };
-    let (chart_path, name) = if let Some(path) = &args.chart {
-        (
+    let (chart_path, name, namespace) = match &args.chart {
+        Some(path) => (
             path.clone(),
             args.name
                 .clone()
                 .unwrap_or_else(|| "release-name".to_owned()),
-        )
-    } else {
-        let config = ctx.load_config(args.apps.registry.as_deref())?;
-        let apps = config.select(args.apps.app.as_deref())?;
-        let [app] = apps.as_slice() else {
-            return Err(Error::usage(
-                "this repo has several apps; `devloop template` renders one",
-                Some("pass --app NAME or --chart DIR".to_owned()),
-            ));
-        };
-        inputs.files.extend(app.values.value.iter().cloned());
-        // The content tag `devloop build` would give the image, without
-        // building. A pushed image's digest is only known after the push, so
-        // offline the tag stands in for it (digest left empty).
-        let context = BuildContext::open(&app.path.value, "Dockerfile")?;
-        let summary = context.digest()?;
-        let tag = content_tag(&summary.digest, "Dockerfile", &BTreeMap::new(), None);
-        inputs.overrides = json!({"image": {
-            "repository": app.image.value,
-            "tag": tag,
-            "digest": "",
-            "pullPolicy": "IfNotPresent",
-        }});
-        ctx.printer.debug(format_args!(
-            "image {}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)",
-            app.image.value
-        ));
-        (
-            app.chart.value.clone(),
-            args.name.clone().unwrap_or_else(|| app.name.value.clone()),
-        )
+            ctx.global
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_owned()),
+        ),
+        None => app_chart(args, ctx, &mut inputs)?,
     };
     inputs.files.extend(args.values.iter().cloned());
     let chart = Chart::load(&chart_path)?;
@@ -112,11 +87,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
     caps = caps.with_api_versions(&args.api_versions);
     let release = ReleaseInfo {
         name,
-        namespace: ctx
-            .global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned()),
+        namespace,
         revision: 1,
         is_install: true,
     };
@@ -154,6 +125,49 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<()> {
     }
     ctx.printer.data(out.trim_end_matches('\n'));
     Ok(())
+}
+
+/// The app's chart, its values files and the image values `devloop deploy`
+/// would set, into `inputs`; returns the chart path, release name and the
+/// app's namespace (`-n` or devloop.toml's, as deploy uses).
+fn app_chart(
+    args: &TemplateArgs,
+    ctx: &Context,
+    inputs: &mut ValueInputs,
+) -> Result<(PathBuf, String, String)> {
+    let config = ctx.load_config(args.apps.registry.as_deref())?;
+    let apps = config.select(args.apps.app.as_deref())?;
+    let [app] = apps.as_slice() else {
+        return Err(Error::usage(
+            "this repo has several apps; `devloop template` renders one",
+            Some("pass --app NAME or --chart DIR".to_owned()),
+        ));
+    };
+    inputs.files.extend(app.values.value.iter().cloned());
+    // The content tag `devloop build` would give the image, without
+    // building. A pushed image's digest is only known after the push, so
+    // offline the tag stands in for it (digest left empty).
+    let context = BuildContext::open(&app.path.value, "Dockerfile")?;
+    let summary = context.digest()?;
+    let tag = content_tag(&summary.digest, "Dockerfile", &BTreeMap::new(), None);
+    let repository = match &app.registry.value {
+        Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), app.image.value),
+        None => app.image.value.clone(),
+    };
+    inputs.overrides = json!({"image": {
+        "repository": repository,
+        "tag": tag,
+        "digest": "",
+        "pullPolicy": "IfNotPresent",
+    }});
+    ctx.printer.debug(format_args!(
+        "image {repository}:{tag} (content tag; a pushed image's digest is only known after `devloop build`)"
+    ));
+    Ok((
+        app.chart.value.clone(),
+        args.name.clone().unwrap_or_else(|| app.name.value.clone()),
+        app.namespace.value.clone(),
+    ))
 }
 
 /// Helm's `--show-only`: a template path relative to the chart's parent, or

@@ -254,7 +254,7 @@ impl Capabilities {
         }
     }
 
-    /// `--kube-version`: Helm's `ParseKubeVersion` (`1.30`, `v1.30.2`);
+    /// `--kube-version`: Helm's `ParseKubeVersion` (`1.30`, `v1.30.2`, `1.29.3-gke.1`);
     /// `None` when it is not a version.
     pub fn with_kube_version(mut self, version: &str) -> Option<Capabilities> {
         let bare = version.trim().trim_start_matches('v');
@@ -268,6 +268,7 @@ impl Capabilities {
         {
             return None;
         }
+        // Kept whole: `.Version` shows it; `String` shows `v1.29.3` only.
         self.kube_version = format!("v{bare}");
         Some(self)
     }

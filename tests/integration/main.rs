@@ -7,6 +7,7 @@ mod build_context;
 mod build_engine;
 mod build_load;
 mod chart;
+mod chart_parity;
 mod cli;
 mod cluster;
 mod deploy_apply;

@@ -123,7 +123,12 @@ pub fn from_files(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
                     .map_err(|e| ChartError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
                 has_meta = true;
             }
-            "Chart.lock" => {}
+            "Chart.lock" => {
+                chart.lock =
+                    Some(yaml_object(&f.data).map_err(|e| {
+                        ChartError::Invalid(format!("cannot load Chart.lock: {e}"))
+                    })?);
+            }
             "values.yaml" => {
                 chart.values = yaml_object(&f.data)
                     .map_err(|e| ChartError::Invalid(format!("cannot load values.yaml: {e}")))?;
@@ -137,7 +142,10 @@ pub fn from_files(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
             }
             name if name.starts_with("templates/") => chart.templates.push(f),
             name if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
+                if Path::new(name)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("prov"))
+                {
                     chart.files.push(f);
                     continue;
                 }

@@ -39,6 +39,8 @@ pub struct ChartFile {
 pub struct Chart {
     /// Chart.yaml as JSON (its own keys: `apiVersion`, `name`, ...).
     pub metadata: Json,
+    /// Chart.lock as JSON, when the chart has one (Helm's release keeps it).
+    pub lock: Option<Json>,
     /// values.yaml as JSON (numbers are float64, as in Helm).
     pub values: Json,
     /// values.schema.json, as is.
@@ -184,3 +186,6 @@ impl Chart {
         ]))
     }
 }
+
+#[cfg(test)]
+mod tests;

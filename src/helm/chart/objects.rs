@@ -24,9 +24,7 @@ impl Files {
     }
 
     fn as_map(&self, encode: fn(&[u8]) -> String) -> String {
-        if self.0.is_empty() {
-            return String::new();
-        }
+        // Helm 4 no longer returns "" for no files: `{}`, as toYaml writes it.
         let m: BTreeMap<String, Value> = self
             .0
             .iter()
@@ -245,6 +243,8 @@ impl Object for CapsObject {
 #[derive(Debug)]
 pub struct KubeVersion {
     version: String,
+    /// `v<major>.<minor>[.<patch>]`, what Helm's `String()` prints.
+    normalized: String,
     major: String,
     minor: String,
 }
@@ -252,9 +252,11 @@ pub struct KubeVersion {
 impl KubeVersion {
     fn parse(v: &str) -> KubeVersion {
         let bare = v.trim_start_matches('v');
+        let core = bare.split(['-', '+']).next().unwrap_or_default();
         let mut parts = bare.split(['.', '-', '+']);
         KubeVersion {
             version: v.to_owned(),
+            normalized: format!("v{core}"),
             major: parts.next().unwrap_or_default().to_owned(),
             minor: parts.next().unwrap_or_default().to_owned(),
         }
@@ -281,15 +283,19 @@ impl Object for KubeVersion {
 
     fn call_method(
         &self,
-        _: &str,
+        name: &str,
         _: &mut CallContext<'_, '_>,
         _: &[Value],
     ) -> Result<Value, FuncError> {
-        Ok(Value::from(self.version.as_str()))
+        Ok(Value::from(if name == "String" {
+            self.normalized.as_str()
+        } else {
+            self.version.as_str()
+        }))
     }
 
     fn display(&self) -> String {
-        self.version.clone()
+        self.normalized.clone()
     }
 
     fn to_json(&self) -> serde_json::Value {

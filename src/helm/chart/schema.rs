@@ -2,10 +2,15 @@
 //! santhosh-tekuri/jsonschema v6): `- at '/path': got string, want integer`.
 //! A focused validator for the keywords charts use: `type`, `required`,
 //! `properties`, `patternProperties`, `additionalProperties`, `enum`,
-//! `const`, `minimum`/`maximum` (and exclusive), `minLength`/`maxLength`,
-//! `pattern`, `items`, `minItems`/`maxItems`, `allOf`, local `$ref`s.
+//! `const`, `minimum`/`maximum` (and exclusive), `multipleOf`,
+//! `minLength`/`maxLength`, `pattern`, `items`, `minItems`/`maxItems`,
+//! `uniqueItems`, `min`/`maxProperties`, `allOf`/`anyOf`/`oneOf`/`not`
+//! (failures nested under them, as v6 prints them), `if`/`then`/`else`,
+//! local `$ref`s. `format` is not checked (Helm does not either).
 //! Helm lists a chart's errors in Go map order (it varies run to run); this
 //! lists them in document order.
+
+use std::fmt::Write as _;
 
 use serde_json::{Map, Value as Json};
 
@@ -33,8 +38,8 @@ fn collect(chart: &Chart, values: &Json, out: &mut String) -> Result<(), ChartEr
         if !errors.is_empty() {
             out.push_str(chart.name());
             out.push_str(":\n");
-            for (at, msg) in errors {
-                out.push_str(&format!("- at '{at}': {msg}\n"));
+            for f in &errors {
+                f.write(out, 0);
             }
         }
     }
@@ -43,6 +48,37 @@ fn collect(chart: &Chart, values: &Json, out: &mut String) -> Result<(), ChartEr
         collect(sub, values.get(sub.name()).unwrap_or(&empty), out)?;
     }
     Ok(())
+}
+
+/// One failure as v6 reports it; combinators (`allOf`, `anyOf`, `oneOf`)
+/// carry their subschemas' failures, printed indented under them.
+struct Failure {
+    at: String,
+    msg: String,
+    causes: Vec<Failure>,
+}
+
+impl Failure {
+    fn new(at: impl Into<String>, msg: impl Into<String>) -> Failure {
+        Failure {
+            at: at.into(),
+            msg: msg.into(),
+            causes: Vec::new(),
+        }
+    }
+
+    fn write(&self, out: &mut String, depth: usize) {
+        let _ = writeln!(
+            out,
+            "{}- at '{}': {}",
+            "  ".repeat(depth),
+            self.at,
+            self.msg
+        );
+        for c in &self.causes {
+            c.write(out, depth + 1);
+        }
+    }
 }
 
 struct Validator<'s> {
@@ -96,14 +132,14 @@ impl<'s> Validator<'s> {
     }
 
     #[allow(clippy::too_many_lines)] // one keyword after another
-    fn check(&self, schema: &'s Json, v: &Json, at: &str, errs: &mut Vec<(String, String)>) {
+    fn check(&self, schema: &'s Json, v: &Json, at: &str, errs: &mut Vec<Failure>) {
         let Some(s) = schema.as_object() else {
             if schema == &Json::Bool(false) {
-                errs.push((at.to_owned(), "false schema".to_owned()));
+                errs.push(Failure::new(at.to_owned(), "false schema".to_owned()));
             }
             return;
         };
-        let err = |errs: &mut Vec<(String, String)>, m: String| errs.push((at.to_owned(), m));
+        let err = |errs: &mut Vec<Failure>, m: String| errs.push(Failure::new(at, m));
         if let Some(r) = s.get("$ref").and_then(Json::as_str)
             && let Some(target) = self.resolve(r)
         {
@@ -138,21 +174,27 @@ impl<'s> Validator<'s> {
         {
             err(errs, format!("value must be {}", quote(c)));
         }
-        if let Some(Json::Array(all)) = s.get("allOf") {
-            for sub in all {
-                self.check(sub, v, at, errs);
-            }
-        }
+        self.check_combinators(s, v, at, errs);
         match v {
             Json::Number(n) => {
                 let f = n.as_f64().unwrap_or_default();
                 let bound = |k: &str| s.get(k).and_then(Json::as_f64);
+                #[allow(clippy::type_complexity)]
                 let checks: [(&str, fn(f64, f64) -> bool); 4] = [
                     ("minimum", |f, b| f < b),
                     ("maximum", |f, b| f > b),
                     ("exclusiveMinimum", |f, b| f <= b),
                     ("exclusiveMaximum", |f, b| f >= b),
                 ];
+                if let Some(m) = bound("multipleOf")
+                    && m > 0.0
+                    && ((f / m) - (f / m).round()).abs() > 1e-9
+                {
+                    err(
+                        errs,
+                        format!("multipleOf: got {}, want {}", number(f), number(m)),
+                    );
+                }
                 for (k, fails) in checks {
                     if let Some(b) = bound(k)
                         && fails(f, b)
@@ -191,6 +233,16 @@ impl<'s> Validator<'s> {
                 {
                     err(errs, format!("maxItems: got {}, want {max}", items.len()));
                 }
+                if s.get("uniqueItems") == Some(&Json::Bool(true)) {
+                    let dup = (0..items.len()).find_map(|j| {
+                        (0..j)
+                            .find(|&i| json_eq(&items[i], &items[j]))
+                            .map(|i| (i, j))
+                    });
+                    if let Some((i, j)) = dup {
+                        err(errs, format!("items at {i} and {j} are equal"));
+                    }
+                }
                 if let Some(item_schema) = s.get("items") {
                     for (i, item) in items.iter().enumerate() {
                         let schema = match item_schema {
@@ -209,12 +261,82 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`.
+    fn check_combinators(
+        &self,
+        s: &'s Map<String, Json>,
+        v: &Json,
+        at: &str,
+        errs: &mut Vec<Failure>,
+    ) {
+        let run = |schema: &'s Json| {
+            let mut e = Vec::new();
+            self.check(schema, v, at, &mut e);
+            e
+        };
+        let wrap = |msg: String, causes: Vec<Failure>| Failure {
+            at: at.to_owned(),
+            msg,
+            causes,
+        };
+        if let Some(Json::Array(all)) = s.get("allOf") {
+            let causes: Vec<Failure> = all.iter().flat_map(run).collect();
+            if !causes.is_empty() {
+                errs.push(wrap("'allOf' failed".to_owned(), causes));
+            }
+        }
+        if let Some(Json::Array(any)) = s.get("anyOf") {
+            let results: Vec<Vec<Failure>> = any.iter().map(run).collect();
+            if !results.is_empty() && results.iter().all(|r| !r.is_empty()) {
+                errs.push(wrap(
+                    "'anyOf' failed".to_owned(),
+                    results.into_iter().flatten().collect(),
+                ));
+            }
+        }
+        if let Some(Json::Array(one)) = s.get("oneOf") {
+            let results: Vec<Vec<Failure>> = one.iter().map(run).collect();
+            let matched: Vec<String> = results
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_empty())
+                .map(|(i, _)| i.to_string())
+                .collect();
+            match matched.len() {
+                0 if !results.is_empty() => errs.push(wrap(
+                    "'oneOf' failed, none matched".to_owned(),
+                    results.into_iter().flatten().collect(),
+                )),
+                0 | 1 => {}
+                _ => errs.push(wrap(
+                    format!("'oneOf' failed, subschemas {} matched", matched.join(", ")),
+                    Vec::new(),
+                )),
+            }
+        }
+        if let Some(not) = s.get("not")
+            && run(not).is_empty()
+        {
+            errs.push(wrap("'not' failed".to_owned(), Vec::new()));
+        }
+        if let Some(cond) = s.get("if") {
+            let branch = if run(cond).is_empty() {
+                s.get("then")
+            } else {
+                s.get("else")
+            };
+            if let Some(b) = branch {
+                self.check(b, v, at, errs);
+            }
+        }
+    }
+
     fn check_object(
         &self,
         s: &'s Map<String, Json>,
         obj: &Map<String, Json>,
         at: &str,
-        errs: &mut Vec<(String, String)>,
+        errs: &mut Vec<Failure>,
     ) {
         if let Some(Json::Array(req)) = s.get("required") {
             let missing: Vec<String> = req
@@ -225,12 +347,32 @@ impl<'s> Validator<'s> {
                 .collect();
             match missing.len() {
                 0 => {}
-                1 => errs.push((at.to_owned(), format!("missing property {}", missing[0]))),
-                _ => errs.push((
+                1 => errs.push(Failure::new(
+                    at.to_owned(),
+                    format!("missing property {}", missing[0]),
+                )),
+                _ => errs.push(Failure::new(
                     at.to_owned(),
                     format!("missing properties {}", missing.join(", ")),
                 )),
             }
+        }
+        let n = obj.len();
+        if let Some(min) = s.get("minProperties").and_then(Json::as_u64)
+            && (n as u64) < min
+        {
+            errs.push(Failure::new(
+                at,
+                format!("minProperties: got {n}, want {min}"),
+            ));
+        }
+        if let Some(max) = s.get("maxProperties").and_then(Json::as_u64)
+            && (n as u64) > max
+        {
+            errs.push(Failure::new(
+                at,
+                format!("maxProperties: got {n}, want {max}"),
+            ));
         }
         let props = s.get("properties").and_then(Json::as_object);
         let patterns: Vec<(regex::Regex, &Json)> = s
@@ -264,11 +406,7 @@ impl<'s> Validator<'s> {
         }
         match extra.len() {
             0 => {}
-            1 => errs.push((
-                at.to_owned(),
-                format!("additional property {} not allowed", extra[0]),
-            )),
-            _ => errs.push((
+            _ => errs.push(Failure::new(
                 at.to_owned(),
                 format!("additional properties {} not allowed", extra.join(", ")),
             )),

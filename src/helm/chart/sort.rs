@@ -54,7 +54,8 @@ const INSTALL_ORDER: &[&str] = &[
 /// Helm's `SplitManifests`: documents separated by `---` lines, trimmed.
 pub fn split_documents(text: &str) -> Vec<String> {
     // Helm's separator regex: `(?:^|\s*\n)---\s*`.
-    let re = regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("a valid regex");
+    static SEP: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = SEP.get_or_init(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("a valid regex"));
     re.split(text.trim())
         .filter(|d| !d.is_empty())
         .map(|d| d.trim().to_owned())

@@ -203,7 +203,7 @@ fn coalesce_into(
                 return Err(ChartError::Values(format!(
                     "type mismatch on {name}: %!t({}={})",
                     go_type(&other),
-                    other
+                    go_value(&other)
                 )));
             }
         };
@@ -212,6 +212,17 @@ fn coalesce_into(
         dest.insert(name, Json::Object(sub_vals));
     }
     Ok(())
+}
+
+fn go_value(v: &Json) -> String {
+    match v {
+        Json::Number(n) => n.as_f64().map_or_else(
+            || n.to_string(),
+            |f| crate::helm::template::fmt::display(&crate::helm::template::Value::Float(f)),
+        ),
+        Json::String(s) => s.clone(),
+        v => v.to_string(),
+    }
 }
 
 fn go_type(v: &Json) -> &'static str {
@@ -266,6 +277,8 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Json>, merge: bool) 
     };
     for (key, val) in defaults {
         match v.get_mut(key) {
+            // Top level: a user null deletes the key even where the default
+            // is null too (unlike deeper down; checked against the oracle).
             Some(Json::Null) if !merge => {
                 v.remove(key);
             }
@@ -277,30 +290,46 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Json>, merge: bool) 
             }
             Some(_) => {}
             None => {
-                v.insert(key.clone(), val.clone());
+                if let Some(val) = default_value(val, merge) {
+                    v.insert(key.clone(), val);
+                }
             }
         }
     }
 }
 
-/// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins).
-pub(super) fn coalesce_tables(
-    dst: &mut Map<String, Json>,
-    mut src: Map<String, Json>,
-    merge: bool,
-) {
-    for (k, v) in dst.iter() {
-        if v.is_null() {
-            src.insert(k.clone(), Json::Null);
-        }
+/// A default copied under the user's values: when coalescing (not merging)
+/// Helm 4 drops the chart's own nulls at any depth (checked against the
+/// oracle: `h: ~` in values.yaml is no key at all).
+fn default_value(val: &Json, merge: bool) -> Option<Json> {
+    if merge {
+        return Some(val.clone());
     }
+    match val {
+        Json::Null => None,
+        Json::Object(m) => Some(Json::Object(
+            m.iter()
+                .filter_map(|(k, v)| default_value(v, false).map(|v| (k.clone(), v)))
+                .collect(),
+        )),
+        v => Some(v.clone()),
+    }
+}
+
+/// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins). A
+/// null in `dst` deletes the key only where `src` has a value for it (Helm 4:
+/// a null the defaults lack, or have as null too, is kept; checked against
+/// the oracle).
+pub(super) fn coalesce_tables(dst: &mut Map<String, Json>, src: Map<String, Json>, merge: bool) {
     for (key, val) in src {
         match dst.get_mut(&key) {
-            Some(Json::Null) if !merge => {
+            Some(Json::Null) if !merge && !val.is_null() => {
                 dst.remove(&key);
             }
             None => {
-                dst.insert(key, val);
+                if let Some(val) = default_value(&val, merge) {
+                    dst.insert(key, val);
+                }
             }
             Some(dv) => {
                 if let (Json::Object(dv), Json::Object(val)) = (dv, val) {

@@ -139,6 +139,12 @@ pub(super) fn register(f: &mut Funcs) {
     }
     for name in ["deepCopy", "mustDeepCopy"] {
         f.register(name, Signature::fixed(&[Param::Any]), |_, args| {
+            // copystructure panics on a nil interface; Go reports the panic.
+            if args[0].is_nil() {
+                return Err(FuncError::new(
+                    "reflect: call of reflect.Value.Type on zero Value",
+                ));
+            }
             Ok(deep_copy(&args[0]))
         });
     }

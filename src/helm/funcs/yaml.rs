@@ -51,19 +51,29 @@ fn node(value: &Value) -> Option<Node> {
         Value::Float(f) => Node::Number(float_text(*f)?),
         // yaml.v2 reads the JSON text back: a raw NEL inside a quoted
         // scalar is a line break, folded to a space.
+        Value::String(s) if !yaml_readable(s) => return None,
         Value::String(s) => Node::Str(s.replace('\u{85}', " ")),
         Value::List(l) => Node::Seq(l.borrow().iter().map(node).collect::<Option<_>>()?),
         Value::Map(m) => {
             let mut entries: Vec<(String, Node)> = m
                 .borrow()
                 .iter()
-                .map(|(k, v)| Some((k.clone(), node(v)?)))
+                .map(|(k, v)| yaml_readable(k).then(|| Some((k.clone(), node(v)?)))?)
                 .collect::<Option<_>>()?;
             entries.sort_by(|a, b| key_order(&a.0, &b.0));
             Node::Map(entries)
         }
         Value::Object(o) => node(&Value::from_json(&o.to_json()))?,
     })
+}
+
+/// Whether yaml.v2's reader accepts `s` as JSON wrote it: JSON escapes
+/// the C0 controls, but DEL, the C1 controls (but NEL) and U+FFFE/U+FFFF go
+/// out raw and yaml.v2 refuses them ("control characters are not allowed"),
+/// so Helm's `toYaml` yields "" (a binary file through `.Files.AsConfig`).
+fn yaml_readable(s: &str) -> bool {
+    !s.chars()
+        .any(|c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
 }
 
 /// A float as JSON prints it, read back by yaml.v2: an int if it looks like

@@ -91,6 +91,14 @@ impl TemplateSet {
         self
     }
 
+    /// The same parsed templates calling other functions (with the same
+    /// names: parsing only checked that each called function exists).
+    #[must_use]
+    pub fn with_funcs(mut self, funcs: Arc<Funcs>) -> TemplateSet {
+        self.funcs = funcs;
+        self
+    }
+
     /// Parses `text` as the template `name` and adds it and its `define`s /
     /// `block`s to the set (Go's `t.New(name).Parse(text)`): a later
     /// definition replaces an earlier one, except that an empty body never

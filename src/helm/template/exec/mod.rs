@@ -350,6 +350,7 @@ impl<'a> State<'a> {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // one arm per Go kind
     fn walk_range_inner(&mut self, dot: &Dot, b: &'a Branch) -> Result<(), Ctrl> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mut items: Vec<(Dot, Dot)> = Vec::new();
