@@ -75,7 +75,7 @@ async fn e2e_a_pre_upgrade_migration_job_runs_first_and_is_deleted() {
     // The Job is deleted as soon as it succeeded (hook-succeeded), so the
     // last moment it is seen bounds its run.
     let (mut job_seen_last, mut changed_at) = (None, None);
-    while !deploy.is_finished() && started.elapsed() < Duration::from_secs(120) {
+    while !deploy.is_finished() && started.elapsed() < Duration::from_mins(2) {
         if jobs
             .get_opt("hook-py-migrate")
             .await

@@ -82,7 +82,7 @@ impl Up {
             .status()
             .expect("kill");
         assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.code().unwrap_or(-1);
@@ -303,13 +303,14 @@ async fn e2e_up_ten_edits_report_their_latency() {
     });
     assert!(finished(&first), "{first}");
     let mut totals = Vec::new();
-    let mut stages: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    let mut stages: std::collections::BTreeMap<String, Vec<f64>> =
+        std::collections::BTreeMap::new();
     for n in 1..=10 {
         let want = format!("edit-{n}");
         let saved = Instant::now();
         std::fs::write(dir.path().join("server.py"), python_app(&want)).expect("edit");
         cluster
-            .answers(ns, app, 8000, &want, Duration::from_secs(60))
+            .answers(ns, app, 8000, &want, Duration::from_mins(1))
             .await
             .unwrap_or_else(|last| panic!("{want} never answered; last {last:?}"));
         totals.push(saved.elapsed().as_secs_f64());
