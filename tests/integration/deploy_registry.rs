@@ -16,6 +16,10 @@ async fn e2e_a_private_registry_needs_the_pull_secret_devloop_creates() {
     standins(&world, &[PYTHON_STANDIN]);
     let cluster = Cluster::start(&world).await;
     let dir = scaffold_python("priv-py", "private");
+    // Unique content: a node that pulled this image before (an earlier run)
+    // would not pull it again, secret or not (IfNotPresent).
+    let nonce = format!("{} {:?}", std::process::id(), std::time::SystemTime::now());
+    std::fs::write(dir.path().join("nonce.txt"), nonce).expect("nonce");
     let registry = world.var("DEVLOOP_WORLD_AUTH_REGISTRY").to_owned();
     let (user, password) = (
         world.var("DEVLOOP_WORLD_AUTH_USER").to_owned(),

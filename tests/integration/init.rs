@@ -318,7 +318,10 @@ fn init_scaffolds_several_apps_and_picks_with_app() {
     let config = run(devloop(&dir).arg("config"));
     assert_eq!(config.code, 0, "{}", config.stderr);
     assert!(
-        config.stdout.contains("debug.port        2345"),
+        config
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["debug.port", "2345"])),
         "{}",
         config.stdout
     );
