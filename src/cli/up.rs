@@ -19,7 +19,9 @@ use crate::deploy::{self, Resolver};
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::session::events::{self, Event};
+use crate::session::forward::{self, Forward};
 use crate::session::layout::{self, AppFiles};
+use crate::session::logs::{self, LogTarget};
 use crate::session::plan::Plan;
 use crate::session::run::{self, Exit, LoopApp};
 use crate::session::stages::UpStages;
@@ -36,6 +38,12 @@ pub struct UpArgs {
     /// On exit, delete what the session deployed (as `devloop down`)
     #[arg(long)]
     pub cleanup: bool,
+    /// Do not stream the pods' logs
+    #[arg(long)]
+    pub no_logs: bool,
+    /// Show only log lines newer than this (e.g. 10s, 5m); default: all
+    #[arg(long, value_name = "DURATION", value_parser = super::duration::parse)]
+    pub since: Option<Duration>,
 }
 
 pub fn run(args: &UpArgs, ctx: &Context) -> Result<()> {
@@ -66,6 +74,8 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     )
     .await?;
     let files = app_files(&apps)?;
+    let mut forwards = tokio::task::JoinSet::new();
+    let bound = bind_forwards(ctx, &cluster, &apps, &mut forwards).await?;
     let config_file = config.file.clone();
     let roots = layout::roots(&config.root, &files);
     let ignore_files = files.clone();
@@ -82,7 +92,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
             plan: Box::new(|changes| f.plan(config_file.as_deref(), changes)),
         })
         .collect();
-    let state_path = write_state(ctx, config, &cluster, &apps);
+    let state_path = write_state(ctx, config, &cluster, &apps, &bound);
     events::emit(
         &ctx.printer,
         &Event::SessionStarted {
@@ -100,7 +110,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         ),
     );
     let up_stages = UpStages::new(&stages, apps.clone());
-    let exit = run::run(
+    let looped = run::run(
         &ctx.printer,
         &loop_apps,
         &up_stages,
@@ -109,9 +119,32 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
             trigger: Vec::new(),
         },
         interrupted(),
-    )
-    .await;
+    );
+    let logs = async {
+        if args.no_logs {
+            std::future::pending::<()>().await;
+        }
+        let targets = apps
+            .iter()
+            .map(|a| LogTarget {
+                app: a.name.value.clone(),
+                namespace: a.namespace.value.clone(),
+                selector: format!("app.kubernetes.io/instance={}", a.name.value),
+            })
+            .collect();
+        let since = args
+            .since
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1));
+        logs::follow(&ctx.printer, cluster.client.clone(), targets, since).await;
+    };
+    // The logs follow until the loop ends.
+    let exit = tokio::select! {
+        exit = looped => exit,
+        () = logs => Exit::Stopped,
+    };
     state::remove(&state_path);
+    // Closes the forwarded ports.
+    drop(forwards);
     if exit == Exit::Stopped {
         if args.cleanup {
             cleanup(ctx, &cluster, &apps).await?;
@@ -129,6 +162,63 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         );
     }
     Ok(exit)
+}
+
+/// Binds every app's ports on 127.0.0.1 and starts serving them; prints
+/// the table once. The tasks live in `tasks` (dropping it closes the ports).
+async fn bind_forwards(
+    ctx: &Context,
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<Vec<Forward>> {
+    let mut bound = Vec::new();
+    for app in apps {
+        for port in &app.ports.value {
+            let listener = forward::bind(*port).await.map_err(|e| {
+                Error::usage(
+                    format!(
+                        "cannot listen on 127.0.0.1:{} for {}: {e}",
+                        port.local, app.name.value
+                    ),
+                    Some(
+                        "pick another local port in devloop.toml's `ports` (\"LOCAL:REMOTE\")"
+                            .to_owned(),
+                    ),
+                )
+            })?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| Error::Internal(format!("a bound listener has no address: {e}")))?;
+            let spec = Forward {
+                app: app.name.value.clone(),
+                namespace: app.namespace.value.clone(),
+                selector: format!("app.kubernetes.io/instance={}", app.name.value),
+                container_port: port.remote,
+                local,
+            };
+            ctx.printer.status(
+                "Forwarding",
+                format_args!("{} http://{local} -> {}", spec.app, spec.container_port),
+            );
+            events::emit(
+                &ctx.printer,
+                &Event::Forward {
+                    app: spec.app.clone(),
+                    name: format!("{}-{}", spec.app, spec.container_port),
+                    container_port: spec.container_port,
+                    local_address: local.to_string(),
+                },
+            );
+            tasks.spawn(forward::serve(
+                cluster.client.clone(),
+                spec.clone(),
+                listener,
+            ));
+            bound.push(spec);
+        }
+    }
+    Ok(bound)
 }
 
 fn app_files(apps: &[&crate::config::AppConfig]) -> Result<Vec<AppFiles>> {
@@ -151,6 +241,7 @@ fn write_state(
     config: &Config,
     cluster: &crate::cluster::Cluster,
     apps: &[&crate::config::AppConfig],
+    forwards: &[Forward],
 ) -> std::path::PathBuf {
     let path = state::path(&config.root, &|k| ctx.env(k));
     let session_state = SessionState {
@@ -162,7 +253,11 @@ fn write_state(
             .map(|a| AppState {
                 name: a.name.value.clone(),
                 namespace: a.namespace.value.clone(),
-                forwards: Vec::new(),
+                forwards: forwards
+                    .iter()
+                    .filter(|f| f.app == a.name.value)
+                    .map(|f| format!("{} -> {}", f.local, f.container_port))
+                    .collect(),
             })
             .collect(),
     };

@@ -105,6 +105,13 @@ pub enum Event {
         pod: String,
         state: String,
     },
+    /// A line a container wrote (stdout and stderr).
+    Log {
+        app: String,
+        pod: String,
+        container: String,
+        line: String,
+    },
     SessionStopped {
         cleanup: bool,
     },

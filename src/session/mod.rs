@@ -8,7 +8,9 @@
 pub mod changeset;
 pub mod coalesce;
 pub mod events;
+pub mod forward;
 pub mod layout;
+pub mod logs;
 pub mod pipeline;
 pub mod plan;
 pub mod resume;

@@ -76,7 +76,11 @@ impl Cluster {
             .next()?;
         let name = pod.metadata.name?;
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let mut forward = pods.portforward(&name, &[port]).await.ok()?;
+        let mut forward =
+            tokio::time::timeout(Duration::from_secs(5), pods.portforward(&name, &[port]))
+                .await
+                .ok()?
+                .ok()?;
         let mut stream = forward.take_stream(port)?;
         stream
             .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
@@ -88,7 +92,8 @@ impl Cluster {
             .ok()?
             .ok()?;
         drop(stream);
-        let _ = forward.join().await;
+        // kube-rs's join can wait on a forward the server already closed.
+        let _ = tokio::time::timeout(Duration::from_secs(2), forward.join()).await;
         let text = String::from_utf8_lossy(&answer).into_owned();
         let (head, body) = text.split_once("\r\n\r\n")?;
         head.starts_with("HTTP/1").then(|| body.to_owned())

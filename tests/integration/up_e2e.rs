@@ -65,14 +65,21 @@ impl Up {
         }
     }
 
-    /// Events that arrive within `quiet`.
-    fn drain(&mut self, quiet: Duration) -> Vec<Json> {
+    /// Events other than log lines (the app's probes log every second)
+    /// that arrive within `window`.
+    fn drain(&mut self, window: Duration) -> Vec<Json> {
+        let deadline = Instant::now() + window;
         let mut out = Vec::new();
-        while let Ok(event) = self.events.recv_timeout(quiet) {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(event) = self.events.recv_timeout(left) else {
+                return out;
+            };
             self.seen.push(event.clone());
-            out.push(event);
+            if event["event"] != "log" {
+                out.push(event);
+            }
         }
-        out
     }
 
     fn interrupt(&mut self) -> i32 {
@@ -98,6 +105,41 @@ impl Drop for Up {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET /` through devloop's own forward on 127.0.0.1: the body.
+fn get_local(address: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &address.parse().expect("a socket address"),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+/// Polls devloop's forward until the body contains `want`.
+fn local_answers(address: &str, want: &str, within: Duration) -> Result<Duration, Option<String>> {
+    let started = Instant::now();
+    let mut last = None;
+    while started.elapsed() < within {
+        last = get_local(address);
+        if last.as_deref().is_some_and(|b| b.contains(want)) {
+            return Ok(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(last)
 }
 
 fn finished(event: &Json) -> bool {
@@ -128,6 +170,28 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
         .answers(ns, app, 8000, "v1", within)
         .await
         .expect("v1");
+    // devloop's own forward on 127.0.0.1, printed once for the session.
+    let forward = up
+        .seen
+        .iter()
+        .find(|e| e["event"] == "forward")
+        .cloned()
+        .expect("a forward event");
+    assert_eq!(forward["container_port"], 8000);
+    let local = forward["local_address"]
+        .as_str()
+        .expect("address")
+        .to_owned();
+    assert!(local.starts_with("127.0.0.1:"), "{local}");
+    tokio::task::block_in_place(|| local_answers(&local, "v1", within))
+        .expect("v1 via devloop's forward");
+    // The app's request log arrives as log events of its pod.
+    let log = tokio::task::block_in_place(|| up.next(&["log"], within));
+    assert_eq!(log["app"], app, "{log}");
+    assert!(
+        log["pod"].as_str().is_some_and(|p| p.starts_with("up-py-")),
+        "{log}"
+    );
 
     // An edit: the new answer arrives.
     let saved = Instant::now();
@@ -144,6 +208,9 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
         .await
         .expect("v2");
     eprintln!("save -> v2 answers: {:.2}s", saved.elapsed().as_secs_f64());
+    // The same local port reaches the new pods after the rollout.
+    tokio::task::block_in_place(|| local_answers(&local, "v2", within))
+        .expect("v2 via the same forward");
 
     // A broken save: reported with its reason, v2 keeps answering.
     std::fs::write(dir.path().join("server.py"), "import sys\nsys.exit(3)\n").expect("break");
@@ -215,6 +282,10 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
     let code = tokio::task::block_in_place(|| up.interrupt());
     assert_eq!(code, 0);
     tokio::task::block_in_place(|| up.drain(Duration::from_millis(500)));
+    assert!(
+        std::net::TcpStream::connect(&local).is_err(),
+        "the forwarded port is released"
+    );
 
     // Every event the session printed is in the documented schema.
     let schema = crate::events_schema::schema();
