@@ -268,3 +268,56 @@ spec:
         "it followed until the exit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_reaches_the_containers_own_stdin_and_stdout() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let image = common::busybox_in_registry(&c.world);
+    c.apply(&format!(
+        r"
+apiVersion: v1
+kind: Pod
+metadata: {{name: att}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {image}
+    stdin: true
+    command: [sh, -c, 'while read line; do echo got-$line; done']
+"
+    ));
+    c.ok(&["wait", "--for=condition=Ready", "pod/att", "--timeout=30s"]);
+    let pods: Api<Pod> = Api::default_namespaced(client(&c).await);
+    let params = AttachParams::default()
+        .stdin(true)
+        .stdout(true)
+        .stderr(false);
+    let mut p = tokio::time::timeout(Duration::from_secs(15), pods.attach("att", &params))
+        .await
+        .expect("attach in time")
+        .expect("attach");
+    let mut stdin = p.stdin().expect("stdin");
+    let mut stdout = p.stdout().expect("stdout");
+    stdin.write_all(b"one\ntwo\n").await.expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&got).contains("got-two\n") {
+        let n = tokio::time::timeout(Duration::from_secs(15), stdout.read(&mut buf))
+            .await
+            .expect("output in time")
+            .expect("read");
+        assert!(
+            n > 0,
+            "attach ended early: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), "got-one\ngot-two\n");
+    // The container's process reads the attached stdin, not an exec's.
+    assert_eq!(c.ok(&["logs", "att"]), "got-one\ngot-two\n");
+    p.abort();
+}
