@@ -272,12 +272,23 @@ fn admin(c: &Cluster, method: &str, path: &str, body: &str, token: &str) -> (u16
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one story, step by step
 async fn killed_container_deleted_pod_and_admin_endpoint() {
     let Some(c) = Cluster::start().await else {
         return;
     };
     sleeper(&c, "victim");
+    let pods: Api<Pod> = Api::default_namespaced(client(&c, None).await);
     let follow = spawn_kubectl(&c, &["logs", "-f", "victim"]);
+    let params = LogParams {
+        follow: true,
+        ..LogParams::default()
+    };
+    let mut lines = pods
+        .log_stream("victim", &params)
+        .await
+        .expect("logs")
+        .lines();
     tokio::time::sleep(Duration::from_secs(2)).await;
     c.sim
         .kill_container("default", "victim", None, 42)
@@ -291,6 +302,16 @@ async fn killed_container_deleted_pod_and_admin_endpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "up\n");
+    // kube-rs's followed stream ends cleanly too.
+    let mut seen = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(15), lines.try_next())
+        .await
+        .expect("the stream ends with the container")
+        .expect("a clean end")
+    {
+        seen.push(line);
+    }
+    assert_eq!(seen, ["up"]);
     c.until(
         &["get", "pod", "victim", "-o", "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].restartCount}"],
         20,
@@ -349,6 +370,11 @@ async fn killed_container_deleted_pod_and_admin_endpoint() {
     assert_eq!(code, 200, "{body}");
     let out = c.run(&["get", "pod", "victim"]);
     assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
+    let gone = pods.get("victim").await.expect_err("deleted");
+    assert!(
+        matches!(&gone, kube::Error::Api(s) if s.code == 404),
+        "{gone:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while !c.containers().is_empty() {
         assert!(Instant::now() < deadline, "the deleted pod's containers go");

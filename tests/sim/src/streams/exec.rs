@@ -233,20 +233,21 @@ async fn resize(docker: &Docker, exec_id: Option<&str>, data: &[u8]) {
 
 /// The exit status as the kubelet reports it: `Success`, or a
 /// `NonZeroExitCode` failure whose `ExitCode` cause kubectl exits with.
-async fn exit_status(docker: &Docker, exec_id: &str, command: &[String]) -> Value {
-    let mut code = None;
-    // The exec may be marked finished a moment after its output ends.
+/// A finished Docker exec's exit code (it may be marked finished a moment
+/// after its output ends).
+pub async fn exit_code(docker: &Docker, exec_id: &str) -> Option<i64> {
     for _ in 0..50 {
         match docker.inspect_exec(exec_id).await {
-            Ok(i) if i.running != Some(true) => {
-                code = i.exit_code;
-                break;
-            }
+            Ok(i) if i.running != Some(true) => return i.exit_code,
             Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-            Err(_) => break,
+            Err(_) => return None,
         }
     }
-    match code {
+    None
+}
+
+async fn exit_status(docker: &Docker, exec_id: &str, command: &[String]) -> Value {
+    match exit_code(docker, exec_id).await {
         Some(0) => json!({"metadata": {}, "status": "Success"}),
         Some(n) => json!({
             "metadata": {},
