@@ -43,6 +43,25 @@ fn spawn_kubectl(c: &Cluster, args: &[&str]) -> std::process::Child {
         .expect("kubectl runs")
 }
 
+/// The first line `child` prints (the rest of its stdout is read and
+/// dropped in the background).
+async fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line.trim_end().to_owned());
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .expect("kubectl prints in time")
+        .expect("a line")
+}
+
 async fn finish(child: std::process::Child) -> std::process::Output {
     tokio::time::timeout(
         Duration::from_secs(20),
@@ -109,10 +128,14 @@ async fn dropped_streams_end_with_errors() {
         .expect("portforward in time")
         .expect("portforward");
     let mut fwd = pf.take_stream(9000).expect("stream");
-    let kubectl_logs = spawn_kubectl(&c, &["logs", "-f", "s"]);
-    let kubectl_exec = spawn_kubectl(&c, &["exec", "s", "--", "sleep", "60"]);
-    // Let both kubectl streams get going.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Both kubectl streams are going once they printed their first line.
+    let mut kubectl_logs = spawn_kubectl(&c, &["logs", "-f", "s"]);
+    let mut kubectl_exec = spawn_kubectl(
+        &c,
+        &["exec", "s", "--", "sh", "-c", "echo started; sleep 60"],
+    );
+    assert_eq!(first_line(&mut kubectl_logs).await, "up");
+    assert_eq!(first_line(&mut kubectl_exec).await, "started");
 
     c.sim.drop_connections();
 
@@ -141,7 +164,6 @@ async fn dropped_streams_end_with_errors() {
     );
 
     let logs = finish(kubectl_logs).await;
-    assert_eq!(String::from_utf8_lossy(&logs.stdout), "up\n");
     assert!(
         !logs.status.success(),
         "kubectl logs -f fails when its stream is cut"
