@@ -186,6 +186,7 @@ async fn dropped_streams_end_with_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one story, step by step
 async fn half_open_delays_and_injected_errors() {
     let c = Cluster::without_world().await;
     let namespaces: Api<Namespace> = Api::all(client(&c, Some(Duration::from_secs(2))).await);
@@ -266,6 +267,43 @@ async fn half_open_delays_and_injected_errors() {
     assert_ne!(out.code, 0, "kubectl's deadline is shorter than the delay");
     c.sim.clear_faults();
     c.ok(&["get", "ns", "default", "--request-timeout=1s"]);
+
+    // The same switches through the admin endpoint, which no fault blocks.
+    let token = c.sim.token().to_owned();
+    let (code, body) = admin(
+        &c,
+        "POST",
+        "/faults/delay",
+        r#"{"milliseconds": 1200}"#,
+        &token,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"delayMilliseconds\":1200"), "{body}");
+    let started = Instant::now();
+    c.ok(&["get", "ns", "default"]);
+    assert!(started.elapsed() >= Duration::from_millis(1200));
+    let (code, body) = admin(
+        &c,
+        "POST",
+        "/faults/half-open",
+        r#"{"enabled": true}"#,
+        &token,
+    );
+    assert_eq!(code, 200, "{body}");
+    let out = c.run(&["get", "ns", "default", "--request-timeout=3s"]);
+    assert_ne!(out.code, 0, "half-open through the admin endpoint");
+    assert_eq!(admin(&c, "POST", "/faults/clear", "", &token).0, 200);
+    assert_eq!(
+        admin(&c, "POST", "/faults/drop-connections", "", &token).0,
+        200
+    );
+    let (code, body) = admin(&c, "GET", "/faults", "", &token);
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("\"halfOpen\":false") && body.contains("\"delayMilliseconds\":0"),
+        "{body}"
+    );
+    c.ok(&["get", "ns", "default", "--request-timeout=2s"]);
 }
 
 /// A plain HTTP/1.0 request to the admin endpoint: (status, body).
