@@ -96,10 +96,11 @@ pub fn serve(
                 session(&docker, process, &command, sink, source, output, input, v5).await;
             }
             Err(message) => {
-                let mut sink = sink;
+                let (mut sink, source) = (sink, source);
                 let status = json!({"metadata": {}, "status": "Failure", "message": message, "reason": "InternalError", "code": 500});
                 let _ = ws::send(&mut sink, ws::frame(3, status.to_string().as_bytes())).await;
                 let _ = ws::send(&mut sink, ws::close()).await;
+                ws::finish(sink, source).await;
             }
         }
     });
@@ -217,6 +218,7 @@ async fn session(
         () = inbound => {}
         () = outbound => {}
     }
+    ws::finish(sink, source).await;
 }
 
 async fn resize(docker: &Docker, exec_id: Option<&str>, data: &[u8]) {

@@ -180,6 +180,7 @@ async fn session(docker: Docker, infra: String, uid: String, ports: Vec<u16>, so
         () = inbound => {}
         () = outbound => {}
     }
+    ws::finish(sink, source).await;
 }
 
 /// Connects to `port` inside the pod and pumps what comes back to the
