@@ -121,9 +121,10 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!(
-        "devloop-sim: serving {} (kubeconfig {}, context devloop-sim)",
+        "devloop-sim: serving {} (kubeconfig {}, context devloop-sim); fault injection: {}/faults (same token)",
         sim.server_url(),
-        args.kubeconfig_out.display()
+        args.kubeconfig_out.display(),
+        sim.admin_url()
     );
     println!("ready");
     wait_for_signal().await;

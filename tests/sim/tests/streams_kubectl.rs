@@ -33,7 +33,7 @@ spec:
   - name: main
     image: {image}
     volumeMounts: [{{name: d, mountPath: /d}}]
-    command: [sh, -c, 'n=$(cat /d/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /d/n; echo run-$n; sleep 0.3; echo err-$n >&2; sleep 4; exit 3']
+    command: [sh, -c, 'n=$(cat /d/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /d/n; echo run-$n; sleep 0.3; echo err-$n >&2; sleep 6; exit 3']
 "
     ));
     c.ok(&[
@@ -48,8 +48,8 @@ spec:
     assert_eq!(out, "run-1\nerr-1\n", "logs -f");
     let took = started.elapsed();
     assert!(
-        took > Duration::from_secs(2) && took < Duration::from_secs(15),
-        "logs -f should end when the container exits (~4 s), took {took:?}"
+        took > Duration::from_secs(2) && took < Duration::from_secs(20),
+        "logs -f should end when the container exits (~6 s), took {took:?}"
     );
     // After the crash the kubelet restarts it (first restart at once).
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -96,10 +96,11 @@ pub fn serve(
                 session(&docker, process, &command, sink, source, output, input, v5).await;
             }
             Err(message) => {
-                let mut sink = sink;
+                let (mut sink, source) = (sink, source);
                 let status = json!({"metadata": {}, "status": "Failure", "message": message, "reason": "InternalError", "code": 500});
                 let _ = ws::send(&mut sink, ws::frame(3, status.to_string().as_bytes())).await;
                 let _ = ws::send(&mut sink, ws::close()).await;
+                ws::finish(sink, source).await;
             }
         }
     });
@@ -217,6 +218,7 @@ async fn session(
         () = inbound => {}
         () = outbound => {}
     }
+    ws::finish(sink, source).await;
 }
 
 async fn resize(docker: &Docker, exec_id: Option<&str>, data: &[u8]) {
@@ -233,20 +235,21 @@ async fn resize(docker: &Docker, exec_id: Option<&str>, data: &[u8]) {
 
 /// The exit status as the kubelet reports it: `Success`, or a
 /// `NonZeroExitCode` failure whose `ExitCode` cause kubectl exits with.
-async fn exit_status(docker: &Docker, exec_id: &str, command: &[String]) -> Value {
-    let mut code = None;
-    // The exec may be marked finished a moment after its output ends.
+/// A finished Docker exec's exit code (it may be marked finished a moment
+/// after its output ends).
+pub async fn exit_code(docker: &Docker, exec_id: &str) -> Option<i64> {
     for _ in 0..50 {
         match docker.inspect_exec(exec_id).await {
-            Ok(i) if i.running != Some(true) => {
-                code = i.exit_code;
-                break;
-            }
+            Ok(i) if i.running != Some(true) => return i.exit_code,
             Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-            Err(_) => break,
+            Err(_) => return None,
         }
     }
-    match code {
+    None
+}
+
+async fn exit_status(docker: &Docker, exec_id: &str, command: &[String]) -> Value {
+    match exit_code(docker, exec_id).await {
         Some(0) => json!({"metadata": {}, "status": "Success"}),
         Some(n) => json!({
             "metadata": {},

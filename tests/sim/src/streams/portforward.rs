@@ -180,6 +180,7 @@ async fn session(docker: Docker, infra: String, uid: String, ports: Vec<u16>, so
         () = inbound => {}
         () = outbound => {}
     }
+    ws::finish(sink, source).await;
 }
 
 /// Connects to `port` inside the pod and pumps what comes back to the
@@ -234,11 +235,7 @@ async fn relay(
                 LogOutput::StdIn { .. } => {}
             }
         }
-        let code = docker
-            .inspect_exec(&exec_id)
-            .await
-            .ok()
-            .and_then(|i| i.exit_code);
+        let code = super::exec::exit_code(&docker, &exec_id).await;
         if code.is_some_and(|c| c != 0) {
             let detail = String::from_utf8_lossy(&stderr).trim().to_owned();
             let message = format!(

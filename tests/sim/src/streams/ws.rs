@@ -11,6 +11,7 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt as _;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -136,6 +137,17 @@ pub fn close() -> Message {
         code: CloseCode::Normal,
         reason: "".into(),
     }))
+}
+
+/// Ends a session politely after the close frame went out: waits (briefly)
+/// for the client's close reply, then shuts the connection down with a TLS
+/// `close_notify`, so clients see a clean end, not a cut connection.
+pub async fn finish(sink: Sink, mut source: Source) {
+    let drain = async { while source.next().await.is_some_and(|m| m.is_ok()) {} };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+    if let Ok(mut ws) = sink.reunite(source) {
+        let _ = ws.get_mut().shutdown().await;
+    }
 }
 
 /// Sends a message; `false` when the client is gone.
