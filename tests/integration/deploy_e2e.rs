@@ -155,3 +155,45 @@ async fn e2e_deploy_answers_skips_an_unchanged_deploy_updates_and_down_removes_a
     assert_eq!(sim_containers(&world, &cluster), Vec::<String>::new());
     cluster.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_deploy_a_node_app_answers_and_updates() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &["node:22-slim"]);
+    let cluster = Cluster::start(&world).await;
+    let server = |answer: &str| {
+        format!(
+            "const http = require('http');\nconst port = process.env.PORT || 3000;\nhttp.createServer((req, res) => res.end('{answer}')).listen(port);\n"
+        )
+    };
+    let dir = temp_repo(
+        "deploy-js-",
+        &[
+            (
+                "package.json",
+                "{\n  \"name\": \"hello\",\n  \"version\": \"1.0.0\",\n  \"main\": \"server.js\"\n}\n",
+            ),
+            ("server.js", &server("node one")),
+        ],
+    );
+    let out = init(dir.path(), &["--yes", "--name", "deploy-js"]);
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+    let (ns, app) = ("deploy-js-dev", "deploy-js");
+    let first = devloop_in(dir.path(), &world, &cluster, &["deploy"]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    cluster
+        .answers(ns, app, 3000, "node one", Duration::from_secs(20))
+        .await
+        .expect("the node app answers");
+    std::fs::write(dir.path().join("server.js"), server("node two")).expect("edit");
+    let second = devloop_in(dir.path(), &world, &cluster, &["deploy"]).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    cluster
+        .answers(ns, app, 3000, "node two", Duration::from_secs(20))
+        .await
+        .expect("the new version answers");
+    let down = devloop_in(dir.path(), &world, &cluster, &["down"]).await;
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(sim_containers(&world, &cluster), Vec::<String>::new());
+    cluster.sim.shutdown().await;
+}

@@ -43,16 +43,7 @@ pub struct Values {
 /// Reads a YAML document as `sigs.k8s.io/yaml` does: JSON data, numbers
 /// as float64; empty text is null.
 pub fn parse_yaml(text: &str) -> Result<Json, String> {
-    if text.trim().is_empty() {
-        return Ok(Json::Null);
-    }
-    let mut options = serde_saphyr::Options::default();
-    options.legacy_octal_numbers = true;
-    let docs: Vec<Json> = serde_saphyr::from_multiple_with_options(text, options)
-        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
-    Ok(strvals::to_float_numbers(
-        docs.into_iter().next().unwrap_or_default(),
-    ))
+    parse_manifest(text).map(strvals::to_float_numbers)
 }
 
 /// Reads a rendered manifest document for the API server: integers stay
