@@ -113,3 +113,78 @@ async fn e2e_devloop_and_helm_share_revisions_rollbacks_and_down() {
     assert_eq!(sim_containers(&world, &cluster), Vec::<String>::new());
     cluster.sim.shutdown().await;
 }
+
+/// The other way round: a release Helm's client installed and upgraded is
+/// listed by `devloop history` and rolled back by `devloop rollback`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_devloop_rolls_back_a_release_helm_installed() {
+    let Some(world) = World::get() else { return };
+    let cluster = Cluster::start(&world).await;
+    let dir = crate::support::temp_repo(
+        "helm-made-",
+        &[
+            ("devloop.toml", "name = \"made\"\nnamespace = \"made-ns\"\n"),
+            ("Dockerfile", "FROM busybox:1.37\n"),
+            (
+                "chart/Chart.yaml",
+                "apiVersion: v2\nname: made\nversion: 0.1.0\n",
+            ),
+            ("chart/values.yaml", "answer: \"1\"\n"),
+            (
+                "chart/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made-answer\ndata:\n  answer: {{ .Values.answer | quote }}\n",
+            ),
+        ],
+    );
+    let chart = dir.path().join("chart");
+    let chart = chart.to_str().expect("UTF-8");
+    helm(
+        &world,
+        &cluster,
+        &[
+            "install",
+            "made",
+            chart,
+            "-n",
+            "made-ns",
+            "--create-namespace",
+        ],
+    );
+    helm(
+        &world,
+        &cluster,
+        &[
+            "upgrade", "made", chart, "-n", "made-ns", "--set", "answer=2",
+        ],
+    );
+    let answer = || async {
+        let maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+            kube::Api::namespaced(cluster.client.clone(), "made-ns");
+        let cm = maps.get("made-answer").await.expect("configmap");
+        cm.data.unwrap_or_default()["answer"].clone()
+    };
+    assert_eq!(answer().await, "2");
+
+    let out = devloop_in(dir.path(), &world, &cluster, &["history", "-o", "json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let listed: Json = serde_json::from_str(out.stdout.trim()).expect("JSON");
+    assert_eq!(
+        listed["revisions"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+
+    let out = devloop_in(dir.path(), &world, &cluster, &["rollback"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(answer().await, "1", "revision 1's value is back");
+    let history = helm(&world, &cluster, &["history", "made", "-n", "made-ns"]);
+    assert_eq!(
+        revisions(&history),
+        [
+            (1, "superseded".into()),
+            (2, "superseded".into()),
+            (3, "deployed".into())
+        ]
+    );
+    cluster.sim.shutdown().await;
+}
