@@ -35,6 +35,27 @@ struct Removed<'a> {
 /// How long `down` waits for the release's pods to terminate.
 const POD_GRACE: Duration = Duration::from_mins(1);
 
+/// Deletes `release` as `down` does; the newest stored revision says which
+/// kinds it has, also ones outside the common set. `up --cleanup` uses it too.
+pub(super) async fn remove(
+    cluster: &crate::cluster::Cluster,
+    resolver: &Resolver,
+    release: &Release,
+) -> Result<deploy::DownOutcome> {
+    let store = crate::release::Store::new(cluster, &release.namespace, &release.name);
+    let kinds: Vec<(String, String)> = store
+        .last()
+        .await?
+        .map(|r| {
+            r.resources()
+                .into_iter()
+                .map(|o| (o.api_version, o.kind))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(deploy::down(cluster, resolver, release, &kinds, POD_GRACE).await?)
+}
+
 pub fn run(args: &DownArgs, ctx: &Context) -> Result<()> {
     let config = ctx.load_config(args.apps.registry.as_deref())?;
     let apps = config.select(args.apps.app.as_deref())?;
@@ -47,20 +68,7 @@ pub fn run(args: &DownArgs, ctx: &Context) -> Result<()> {
                 name: app.name.value.clone(),
                 namespace: app.namespace.value.clone(),
             };
-            // The newest revision says which kinds the release has, also
-            // ones outside the common set.
-            let store = crate::release::Store::new(&cluster, &release.namespace, &release.name);
-            let kinds: Vec<(String, String)> = store
-                .last()
-                .await?
-                .map(|r| {
-                    r.resources()
-                        .into_iter()
-                        .map(|o| (o.api_version, o.kind))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let outcome = deploy::down(&cluster, &resolver, &release, &kinds, POD_GRACE).await?;
+            let outcome = remove(&cluster, &resolver, &release).await?;
             if ctx.printer.is_json() {
                 ctx.printer.event(&Removed {
                     event: "removed",

@@ -302,8 +302,7 @@ async fn cleanup(
             name: app.name.value.clone(),
             namespace: app.namespace.value.clone(),
         };
-        let outcome =
-            deploy::down(cluster, &resolver, &release, &[], Duration::from_mins(1)).await?;
+        let outcome = super::down::remove(cluster, &resolver, &release).await?;
         ctx.printer.status(
             "Removed",
             format_args!(

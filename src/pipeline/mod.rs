@@ -145,6 +145,8 @@ impl Pipeline {
         let history = store.history().await?;
         let plan = release::deploy_plan(&target.name, &history)?;
         let started = Instant::now();
+        // The pull secret and the stored revision live in the namespace.
+        deploy::namespace::ensure(&self.cluster, &target.namespace).await?;
         let pull_secrets = self.pull_secrets(app, image, &target).await?;
         let (chart, vals) = load_values(app, &image::values(image, &pull_secrets)).await?;
         let digest = inputs::digest(&app.chart.value, &vals.merged, &image.reference)
@@ -176,8 +178,6 @@ impl Pipeline {
             now: k8s_openapi::jiff::Timestamp::now(),
         });
         record.labels.insert(INPUTS_LABEL.to_owned(), label);
-        // The revision is stored in the namespace, so it must exist first.
-        deploy::namespace::ensure(&self.cluster, &target.namespace).await?;
         store
             .begin(
                 &mut record,
@@ -385,7 +385,6 @@ impl Pipeline {
                     Some(format!("log in first: `docker login {host}`")),
                 ));
             };
-            deploy::namespace::ensure(&self.cluster, &target.namespace).await?;
             names.push(pull_secret::ensure(&self.cluster, target, &credentials).await?);
         }
         Ok(names)
