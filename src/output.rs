@@ -51,6 +51,8 @@ pub struct Printer {
     /// Negative with `-q`, positive with `-v`.
     verbosity: i8,
     color: bool,
+    /// Colour on stdout (log prefixes): the wish, and stdout a terminal.
+    color_stdout: bool,
     bars: MultiProgress,
     draws: bool,
 }
@@ -69,6 +71,7 @@ impl Printer {
             format,
             verbosity,
             color: color && tty,
+            color_stdout: color && std::io::stdout().is_terminal(),
             bars,
             draws,
         }
@@ -85,6 +88,17 @@ impl Printer {
     fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
             format!("{}{text}\x1b[0m", style.code())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// `text` in the `index`th of a few distinct colours (per-pod log
+    /// prefixes), when stdout is a terminal and colour is wanted.
+    pub fn paint_tag(&self, index: usize, text: &str) -> String {
+        const TAGS: [&str; 6] = ["36", "35", "33", "32", "34", "91"];
+        if self.color_stdout {
+            format!("\x1b[{}m{text}\x1b[0m", TAGS[index % TAGS.len()])
         } else {
             text.to_owned()
         }

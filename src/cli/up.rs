@@ -23,6 +23,7 @@ use crate::session::forward::{self, Forward};
 use crate::session::layout::{self, AppFiles};
 use crate::session::logs::{self, LogTarget};
 use crate::session::plan::Plan;
+use crate::session::pods::{PodsRx, watch_pods};
 use crate::session::run::{self, Exit, LoopApp};
 use crate::session::stages::UpStages;
 use crate::session::state::{self, AppState, SessionState};
@@ -74,8 +75,13 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     )
     .await?;
     let files = app_files(&apps)?;
+    // One pod watch per app, shared by its forwards and its logs.
+    let pods: Vec<PodsRx> = apps
+        .iter()
+        .map(|a| watch_pods(cluster.client.clone(), &a.namespace.value, &selector(a)))
+        .collect();
     let mut forwards = tokio::task::JoinSet::new();
-    let bound = bind_forwards(ctx, &cluster, &apps, &mut forwards).await?;
+    let bound = bind_forwards(ctx, &cluster, &apps, &pods, &mut forwards).await?;
     let config_file = config.file.clone();
     let roots = layout::roots(&config.root, &files);
     let ignore_files = files.clone();
@@ -120,23 +126,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         },
         interrupted(),
     );
-    let logs = async {
-        if args.no_logs {
-            std::future::pending::<()>().await;
-        }
-        let targets = apps
-            .iter()
-            .map(|a| LogTarget {
-                app: a.name.value.clone(),
-                namespace: a.namespace.value.clone(),
-                selector: format!("app.kubernetes.io/instance={}", a.name.value),
-            })
-            .collect();
-        let since = args
-            .since
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1));
-        logs::follow(&ctx.printer, cluster.client.clone(), targets, since).await;
-    };
+    let logs = follow_logs(args, ctx, &cluster, &apps, &pods);
     // The logs follow until the loop ends.
     let exit = tokio::select! {
         exit = looped => exit,
@@ -170,10 +160,11 @@ async fn bind_forwards(
     ctx: &Context,
     cluster: &crate::cluster::Cluster,
     apps: &[&crate::config::AppConfig],
+    pods: &[PodsRx],
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<Vec<Forward>> {
     let mut bound = Vec::new();
-    for app in apps {
+    for (app, pods) in apps.iter().zip(pods) {
         for port in &app.ports.value {
             let listener = forward::bind(*port).await.map_err(|e| {
                 Error::usage(
@@ -193,7 +184,7 @@ async fn bind_forwards(
             let spec = Forward {
                 app: app.name.value.clone(),
                 namespace: app.namespace.value.clone(),
-                selector: format!("app.kubernetes.io/instance={}", app.name.value),
+                selector: selector(app),
                 container_port: port.remote,
                 local,
             };
@@ -210,15 +201,47 @@ async fn bind_forwards(
                     local_address: local.to_string(),
                 },
             );
-            tasks.spawn(forward::serve(
+            tasks.spawn(forward::serve_pods(
                 cluster.client.clone(),
                 spec.clone(),
                 listener,
+                pods.clone(),
             ));
             bound.push(spec);
         }
     }
     Ok(bound)
+}
+
+/// The apps' logs until dropped (forever with `--no-logs`).
+async fn follow_logs(
+    args: &UpArgs,
+    ctx: &Context,
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+    pods: &[PodsRx],
+) {
+    if args.no_logs {
+        std::future::pending::<()>().await;
+    }
+    let targets = apps
+        .iter()
+        .zip(pods)
+        .map(|(a, pods)| LogTarget {
+            app: a.name.value.clone(),
+            namespace: a.namespace.value.clone(),
+            pods: pods.clone(),
+        })
+        .collect();
+    let since = args
+        .since
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1));
+    logs::follow(&ctx.printer, cluster.client.clone(), targets, since).await;
+}
+
+/// The label selector of an app's pods: the chart's release label.
+fn selector(app: &crate::config::AppConfig) -> String {
+    format!("app.kubernetes.io/instance={}", app.name.value)
 }
 
 fn app_files(apps: &[&crate::config::AppConfig]) -> Result<Vec<AppFiles>> {

@@ -111,6 +111,10 @@ pub enum Event {
         pod: String,
         container: String,
         line: String,
+        /// The pod is from an older rollout or on its way out: these are
+        /// its last lines.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        old: bool,
     },
     SessionStopped {
         cleanup: bool,

@@ -1,24 +1,37 @@
 //! Port-forwards of `devloop up`: one listener per app port on 127.0.0.1,
 //! bound once for the whole session (the local port stays stable while pods
-//! come and go). Each accepted connection is tunnelled to a ready pod of the
-//! app's newest rollout through the API server's port-forward, so after a
-//! rollout, a restart or a dropped API connection the next connection simply
-//! goes to whichever pod is ready then. Dials have deadlines, so a half-open
-//! API connection fails a connection instead of wedging the forward.
+//! come and go). Each accepted connection is tunnelled to the newest ready
+//! pod of the app's pod watch ([`super::pods`]) through the API server's
+//! port-forward, so after a rollout, a restart or a dropped API connection
+//! the next connection goes to whichever pod is ready then, with no API
+//! call to find it.
+//!
+//! Nothing waits without a deadline: a dial that does not open in
+//! [`DIAL_DEADLINE`] is retried; a connection whose pod is gone is closed
+//! (the client reads an end of stream), and so is one that sat idle for
+//! [`IDLE_LIMIT`] while the API stopped answering, so a half-open tunnel
+//! never holds a client.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, Portforwarder};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use super::pods::{PodsRx, watch_pods};
 use crate::config::PortSpec;
 
 /// How long a new connection waits for a ready pod (a rollout in progress).
 const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long opening the tunnel may take before the connection is dropped.
 const DIAL_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a connection may sit idle while the API does not answer.
+const IDLE_LIMIT: Duration = Duration::from_secs(10);
 
 /// One forward: an app's container port and where it listens locally.
 #[derive(Debug, Clone)]
@@ -52,78 +65,149 @@ pub async fn bind(port: PortSpec) -> std::io::Result<TcpListener> {
     }
 }
 
-/// Accepts connections until the task is dropped (which closes the port).
+/// Accepts connections until the task is dropped (which closes the port
+/// and every connection through it), with a pod watch of its own.
 pub async fn serve(client: kube::Client, forward: Forward, listener: TcpListener) {
+    let pods = watch_pods(client.clone(), &forward.namespace, &forward.selector);
+    serve_pods(client, forward, listener, pods).await;
+}
+
+/// [`serve`] with the app's shared pod watch.
+pub async fn serve_pods(
+    client: kube::Client,
+    forward: Forward,
+    listener: TcpListener,
+    pods: PodsRx,
+) {
+    let api: Api<Pod> = Api::namespaced(client, &forward.namespace);
+    // Owned here, so dropping the forward ends its connections too.
+    let mut open = JoinSet::new();
     loop {
-        let Ok((conn, _)) = listener.accept().await else {
-            continue;
-        };
-        let client = client.clone();
-        let forward = forward.clone();
-        tokio::spawn(async move {
-            // A failed connection is closed; the next one tries afresh.
-            let _ = tunnel(&client, &forward, conn).await;
-        });
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((conn, _)) = accepted else { continue };
+                let _ = conn.set_nodelay(true);
+                // A failed connection is closed; the next one tries afresh.
+                open.spawn(tunnel(api.clone(), forward.container_port, pods.clone(), conn));
+            }
+            Some(_) = open.join_next(), if !open.is_empty() => {}
+        }
     }
 }
 
-/// The newest ready, not terminating pod matching the forward's selector.
-async fn ready_pod(api: &Api<Pod>, selector: &str) -> Option<String> {
-    let pods = api
-        .list(&ListParams::default().labels(selector))
-        .await
-        .ok()?;
-    pods.items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
-        .max_by(|a, b| {
-            a.metadata
-                .creation_timestamp
-                .cmp(&b.metadata.creation_timestamp)
-        })
-        .and_then(|p| p.metadata.name)
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-async fn tunnel(
-    client: &kube::Client,
-    forward: &Forward,
-    mut conn: TcpStream,
-) -> Result<(), String> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), &forward.namespace);
-    let waited = tokio::time::Instant::now();
-    let pod = loop {
-        let found = tokio::time::timeout(DIAL_DEADLINE, ready_pod(&api, &forward.selector))
+/// Waits (up to what is left of [`READY_WAIT`]) for a ready pod and opens
+/// a port-forward to it; a pod that went away meanwhile is skipped.
+async fn dial(
+    api: &Api<Pod>,
+    port: u16,
+    pods: &mut PodsRx,
+) -> Result<(String, Portforwarder), String> {
+    let deadline = Instant::now() + READY_WAIT;
+    loop {
+        let pod = tokio::time::timeout_at(deadline, pods.wait_for(|p| p.newest_ready().is_some()))
             .await
-            .ok()
-            .flatten();
-        if let Some(pod) = found {
-            break pod;
+            .map_err(|_| "no ready pod".to_owned())?
+            .map_err(|_| "the session is ending".to_owned())?
+            .newest_ready()
+            .map(|p| p.name.clone());
+        let Some(pod) = pod else { continue };
+        match tokio::time::timeout(DIAL_DEADLINE, api.portforward(&pod, &[port])).await {
+            Ok(Ok(pf)) => return Ok((pod, pf)),
+            _ if Instant::now() >= deadline => return Err(format!("cannot reach {pod}")),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
-        if waited.elapsed() >= READY_WAIT {
-            return Err("no ready pod".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn tunnel(api: Api<Pod>, port: u16, mut pods: PodsRx, mut conn: TcpStream) {
+    let Ok((pod, mut pf)) = dial(&api, port, &mut pods).await else {
+        return;
     };
-    let port = forward.container_port;
-    let mut pf = tokio::time::timeout(DIAL_DEADLINE, api.portforward(&pod, &[port]))
-        .await
-        .map_err(|_| "the port-forward did not open in time".to_owned())?
-        .map_err(|e| e.to_string())?;
-    let mut upstream = pf
-        .take_stream(port)
-        .ok_or_else(|| "no stream for the port".to_owned())?;
-    let copied = tokio::io::copy_bidirectional(&mut conn, &mut upstream).await;
-    drop(upstream);
+    let Some(upstream) = pf.take_stream(port) else {
+        return;
+    };
+    let activity = Activity::new();
+    let (up_read, up_write) = tokio::io::split(upstream);
+    {
+        let (conn_read, conn_write) = conn.split();
+        let both = async {
+            tokio::try_join!(
+                pump(conn_read, up_write, &activity),
+                pump(up_read, conn_write, &activity),
+            )
+        };
+        tokio::select! {
+            _ = both => {}
+            () = watchdog(&mut pods, &pod, &activity) => {}
+        }
+    }
+    // Closed cleanly: the client reads an end of stream, not a reset or a hang.
+    let _ = conn.shutdown().await;
+    drop(conn);
     // kube-rs's join can wait on a forward the server already closed.
     let _ = tokio::time::timeout(Duration::from_secs(2), pf.join()).await;
-    copied.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Copies one direction until its end, then closes the other side's write half.
+async fn pump<R, W>(mut from: R, mut to: W, activity: &Activity) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return to.shutdown().await;
+        }
+        activity.touch();
+        to.write_all(&buf[..n]).await?;
+    }
+}
+
+/// Returns when the connection must end: its pod is gone, or it has been
+/// idle while the API stopped answering (a half-open tunnel would otherwise
+/// hold the client forever).
+async fn watchdog(pods: &mut PodsRx, pod: &str, activity: &Activity) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            changed = pods.changed() => if changed.is_err() { return },
+            _ = tick.tick() => {}
+        }
+        let now = pods.borrow().clone();
+        if now.api_ok && !now.pods.contains_key(pod) {
+            return;
+        }
+        if !now.api_ok && activity.idle() >= IDLE_LIMIT {
+            return;
+        }
+    }
+}
+
+/// When a connection last moved a byte.
+struct Activity {
+    start: std::time::Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            start: std::time::Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
 }
 
 #[cfg(test)]

@@ -1,33 +1,50 @@
 //! The logs of `devloop up`: every container of every pod of each app,
-//! prefixed `pod/container`, reconciled from the pods the API lists (desired
-//! streams vs running ones) rather than restarted blindly. A stream that
-//! ends while its container still runs (a dropped connection) resumes from
-//! the last second shown, dropping the lines already printed ([`Resume`]);
-//! a stream whose pod is gone is said to be so once.
+//! prefixed `pod/container` and coloured per pod, reconciled from the app's
+//! pod watch ([`super::pods`]): the running containers it shows are the
+//! streams wanted, and each snapshot, each ended stream and a short tick
+//! compare those with the streams open. Nothing is restarted blindly.
+//!
+//! A stream that ends while its container still runs (a dropped connection)
+//! resumes from the last second shown, dropping the lines already printed
+//! ([`Resume`]); a restarted container's new instance is followed from its
+//! first line. Lines of pods from an older rollout, or on their way out,
+//! are marked `(old)`; a pod that becomes ready, restarts or goes away is
+//! said once, and its streams stop.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{BoxStream, SelectAll, StreamExt as _};
 use futures_util::{AsyncBufReadExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
+use kube::api::{Api, LogParams};
+use tokio::time::Instant;
 
 use super::events::{self, Event};
+use super::pods::{Pods, PodsRx};
 use super::resume::{Resume, split_line};
 use crate::output::Printer;
+
+/// A stream that just ended is not asked for again sooner than this, so a
+/// failing API is not hammered; lines are delayed, never lost.
+const REOPEN_AFTER: Duration = Duration::from_millis(500);
+/// How often the wanted streams are compared with the open ones when no
+/// snapshot arrives (a stream may wait out [`REOPEN_AFTER`]).
+const TICK: Duration = Duration::from_millis(250);
 
 /// Whose pods to follow.
 #[derive(Debug, Clone)]
 pub struct LogTarget {
     pub app: String,
     pub namespace: String,
-    pub selector: String,
+    pub pods: PodsRx,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
-    namespace: String,
+    /// Index into the targets.
+    target: usize,
     pod: String,
     container: String,
 }
@@ -35,72 +52,216 @@ struct Key {
 /// A line of a stream, or its end.
 type Item = (Key, Option<String>);
 
+/// What follow remembers between events.
+#[derive(Default)]
+struct Followed {
+    streams: SelectAll<BoxStream<'static, Item>>,
+    open: HashSet<Key>,
+    /// Per target: whether its API calls failed at the last snapshot.
+    api_down: HashMap<usize, bool>,
+    opened_at: HashMap<Key, Instant>,
+    shown: HashMap<Key, Resume>,
+    /// Pods already said to be ready; gone pods are forgotten.
+    ready: HashSet<(usize, String)>,
+    restarts: HashMap<Key, i32>,
+    colours: HashMap<String, usize>,
+}
+
 /// Follows the targets' logs until dropped. `since` limits the first
 /// request of each container (seconds).
 pub async fn follow(
     printer: &Printer,
     client: kube::Client,
-    targets: Vec<LogTarget>,
+    mut targets: Vec<LogTarget>,
     since: Option<i64>,
 ) {
-    let mut streams: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
-    let mut active: HashSet<Key> = HashSet::new();
-    let mut shown: HashMap<Key, Resume> = HashMap::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut state = Followed::default();
+    let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
-            _ = tick.tick() => {
-                let running = running_containers(&client, &targets).await;
-                for key in running {
-                    if active.contains(&key) {
-                        continue;
-                    }
-                    let resume = shown.entry(key.clone()).or_default();
-                    resume.restart();
-                    streams.push(open(client.clone(), key.clone(), resume.since_time().as_deref(), since));
-                    active.insert(key);
+            _ = tick.tick() => {}
+            () = any_changed(&mut targets) => {}
+            Some((key, line)) = state.streams.next(), if !state.streams.is_empty() => {
+                match line {
+                    Some(line) => state.show(printer, &targets, &key, &line),
+                    None => { state.open.remove(&key); }
                 }
+                continue;
             }
-            Some((key, line)) = streams.next(), if !streams.is_empty() => match line {
-                Some(line) => {
-                    let resume = shown.entry(key.clone()).or_default();
-                    let Some((ts, text)) = split_line(&line) else { continue };
-                    if resume.admit(ts) {
-                        print(printer, &targets, &key, text);
-                    }
-                }
-                None => {
-                    active.remove(&key);
-                }
-            },
         }
+        let snapshots: Vec<Arc<Pods>> = targets.iter().map(|t| t.pods.borrow().clone()).collect();
+        state.say_pods(printer, &targets, &snapshots);
+        state.restart_after_outage(&snapshots);
+        state.reconcile(&client, &targets, &snapshots, since);
     }
 }
 
-fn print(printer: &Printer, targets: &[LogTarget], key: &Key, text: &str) {
+/// Resolves when any target's pods change (never when all watches ended).
+async fn any_changed(targets: &mut [LogTarget]) {
+    let changes = targets.iter_mut().map(|t| Box::pin(t.pods.changed()));
+    match futures_util::future::select_all(changes).await {
+        (Ok(()), _, _) => {}
+        (Err(_), _, _) => std::future::pending().await,
+    }
+}
+
+impl Followed {
+    /// Opens a stream for every running container that has none.
+    fn reconcile(
+        &mut self,
+        client: &kube::Client,
+        targets: &[LogTarget],
+        snapshots: &[Arc<Pods>],
+        since: Option<i64>,
+    ) {
+        for (target, pods) in snapshots.iter().enumerate() {
+            for pod in pods.pods.values() {
+                for container in pod.containers.iter().filter(|c| c.running) {
+                    let key = Key {
+                        target,
+                        pod: pod.name.clone(),
+                        container: container.name.clone(),
+                    };
+                    if self.open.contains(&key)
+                        || self
+                            .opened_at
+                            .get(&key)
+                            .is_some_and(|t| t.elapsed() < REOPEN_AFTER)
+                    {
+                        continue;
+                    }
+                    let resume = self.shown.entry(key.clone()).or_default();
+                    resume.restart();
+                    let namespace = targets[target].namespace.clone();
+                    self.streams.push(open(
+                        client.clone(),
+                        namespace,
+                        key.clone(),
+                        resume.since_time().as_deref(),
+                        since,
+                    ));
+                    self.open.insert(key.clone());
+                    self.opened_at.insert(key, Instant::now());
+                }
+            }
+        }
+    }
+
+    /// When the API answers again after it did not, open streams may sit on
+    /// half-open connections that will never end: every stream is opened
+    /// again, resuming where it was ([`Resume`] drops what was shown).
+    fn restart_after_outage(&mut self, snapshots: &[Arc<Pods>]) {
+        let mut recovered = false;
+        for (target, pods) in snapshots.iter().enumerate() {
+            let was_down = self.api_down.insert(target, !pods.api_ok);
+            recovered |= was_down == Some(true) && pods.api_ok;
+        }
+        if recovered {
+            self.streams = SelectAll::new();
+            self.open.clear();
+            self.opened_at.clear();
+        }
+    }
+
+    /// Says once when a pod becomes ready, a container restarts, or a pod
+    /// goes away (whose streams then end with it).
+    fn say_pods(&mut self, printer: &Printer, targets: &[LogTarget], snapshots: &[Arc<Pods>]) {
+        for (target, pods) in snapshots.iter().enumerate() {
+            let app = &targets[target].app;
+            if !pods.api_ok {
+                continue;
+            }
+            for pod in pods.pods.values() {
+                if pod.ready && !pod.terminating && self.ready.insert((target, pod.name.clone())) {
+                    say(printer, app, &pod.name, "ready");
+                }
+                for c in &pod.containers {
+                    let key = Key {
+                        target,
+                        pod: pod.name.clone(),
+                        container: c.name.clone(),
+                    };
+                    let before = self.restarts.insert(key, c.restarts);
+                    if before.is_some_and(|b| b < c.restarts) {
+                        say(
+                            printer,
+                            app,
+                            &format!("{}/{}", pod.name, c.name),
+                            "restarted",
+                        );
+                    }
+                }
+            }
+            let gone: Vec<String> = self
+                .ready
+                .iter()
+                .filter(|(t, p)| *t == target && !pods.pods.contains_key(p))
+                .map(|(_, p)| p.clone())
+                .collect();
+            for pod in gone {
+                self.ready.remove(&(target, pod.clone()));
+                self.restarts
+                    .retain(|k, _| !(k.target == target && k.pod == pod));
+                self.shown
+                    .retain(|k, _| !(k.target == target && k.pod == pod));
+                self.opened_at
+                    .retain(|k, _| !(k.target == target && k.pod == pod));
+                self.colours.remove(&pod);
+                say(printer, app, &pod, "gone");
+            }
+        }
+    }
+
+    fn show(&mut self, printer: &Printer, targets: &[LogTarget], key: &Key, line: &str) {
+        let resume = self.shown.entry(key.clone()).or_default();
+        let Some((ts, text)) = split_line(line) else {
+            return;
+        };
+        if !resume.admit(ts) {
+            return;
+        }
+        let target = &targets[key.target];
+        let old = target.pods.borrow().is_old(&key.pod);
+        if printer.is_json() {
+            events::emit(
+                printer,
+                &Event::Log {
+                    app: target.app.clone(),
+                    pod: key.pod.clone(),
+                    container: key.container.clone(),
+                    line: text.to_owned(),
+                    old,
+                },
+            );
+            return;
+        }
+        let next = self.colours.len();
+        let colour = *self.colours.entry(key.pod.clone()).or_insert(next);
+        let mark = if old { " (old)" } else { "" };
+        let prefix = printer.paint_tag(colour, &format!("{}/{}{mark}", key.pod, key.container));
+        printer.data(format_args!("{prefix} | {text}"));
+    }
+}
+
+fn say(printer: &Printer, app: &str, pod: &str, state: &str) {
     if printer.is_json() {
-        let app = targets
-            .iter()
-            .find(|t| t.namespace == key.namespace)
-            .map(|t| t.app.clone())
-            .unwrap_or_default();
         events::emit(
             printer,
-            &Event::Log {
-                app,
-                pod: key.pod.clone(),
-                container: key.container.clone(),
-                line: text.to_owned(),
+            &Event::Pod {
+                app: app.to_owned(),
+                pod: pod.to_owned(),
+                state: state.to_owned(),
             },
         );
     } else {
-        printer.data(format_args!("{}/{} | {text}", key.pod, key.container));
+        printer.status("Pod", format_args!("{pod} {state}"));
     }
 }
 
 /// One followed stream: its lines, then an end marker.
 fn open(
     client: kube::Client,
+    namespace: String,
     key: Key,
     resume_at: Option<&str>,
     since: Option<i64>,
@@ -115,7 +276,7 @@ fn open(
     };
     let end_key = key.clone();
     let lines = futures_util::stream::once(async move {
-        let api: Api<Pod> = Api::namespaced(client, &key.namespace);
+        let api: Api<Pod> = Api::namespaced(client, &namespace);
         match api.log_stream(&key.pod, &params).await {
             Ok(reader) => reader
                 .lines()
@@ -130,35 +291,4 @@ fn open(
     lines
         .chain(futures_util::stream::once(async move { (end_key, None) }))
         .boxed()
-}
-
-/// The containers now running in the targets' pods.
-async fn running_containers(client: &kube::Client, targets: &[LogTarget]) -> Vec<Key> {
-    let mut keys = Vec::new();
-    for target in targets {
-        let api: Api<Pod> = Api::namespaced(client.clone(), &target.namespace);
-        let Ok(pods) = api
-            .list(&ListParams::default().labels(&target.selector))
-            .await
-        else {
-            continue;
-        };
-        for pod in pods.items {
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            let statuses = pod
-                .status
-                .and_then(|s| s.container_statuses)
-                .unwrap_or_default();
-            for status in statuses {
-                if status.state.is_some_and(|s| s.running.is_some()) {
-                    keys.push(Key {
-                        namespace: target.namespace.clone(),
-                        pod: name.clone(),
-                        container: status.name,
-                    });
-                }
-            }
-        }
-    }
-    keys
 }

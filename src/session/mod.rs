@@ -13,6 +13,7 @@ pub mod layout;
 pub mod logs;
 pub mod pipeline;
 pub mod plan;
+pub mod pods;
 pub mod resume;
 pub mod run;
 pub mod stages;

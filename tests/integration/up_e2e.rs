@@ -65,8 +65,9 @@ impl Up {
         }
     }
 
-    /// Events other than log lines (the app's probes log every second)
-    /// that arrive within `window`.
+    /// Events other than log lines (the app's probes log every second) and
+    /// pod news (old pods go away after their rollout) that arrive within
+    /// `window`.
     fn drain(&mut self, window: Duration) -> Vec<Json> {
         let deadline = Instant::now() + window;
         let mut out = Vec::new();
@@ -76,7 +77,7 @@ impl Up {
                 return out;
             };
             self.seen.push(event.clone());
-            if event["event"] != "log" {
+            if event["event"] != "log" && event["event"] != "pod" {
                 out.push(event);
             }
         }
