@@ -6,8 +6,9 @@
 //! the next connection goes to whichever pod is ready then, with no API
 //! call to find it.
 //!
-//! Nothing waits without a deadline: a dial that does not open in
-//! [`DIAL_DEADLINE`] is retried; a connection whose pod is gone is closed
+//! Nothing waits without a deadline: a dial that hangs gets a second
+//! attempt beside it after [`HEDGE`], and is given up after
+//! [`DIAL_DEADLINE`]; a connection whose pod is gone is closed
 //! (the client reads an end of stream), and so is one that sat idle for
 //! [`IDLE_LIMIT`] while the API stopped answering, so a half-open tunnel
 //! never holds a client.
@@ -16,6 +17,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Portforwarder};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
@@ -30,6 +33,8 @@ use crate::config::PortSpec;
 const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long opening the tunnel may take before the connection is dropped.
 const DIAL_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a dial may hang before another attempt starts beside it.
+const HEDGE: Duration = Duration::from_millis(500);
 /// How long a connection may sit idle while the API does not answer.
 const IDLE_LIMIT: Duration = Duration::from_secs(10);
 
@@ -111,10 +116,32 @@ async fn dial(
             .newest_ready()
             .map(|p| p.name.clone());
         let Some(pod) = pod else { continue };
-        match tokio::time::timeout(DIAL_DEADLINE, api.portforward(&pod, &[port])).await {
+        match tokio::time::timeout(DIAL_DEADLINE, hedged(api, &pod, port)).await {
             Ok(Ok(pf)) => return Ok((pod, pf)),
             _ if Instant::now() >= deadline => return Err(format!("cannot reach {pod}")),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Opens the port-forward, starting another attempt every [`HEDGE`] while
+/// earlier ones hang: a request sent on a connection that went half-open
+/// never answers, and waiting out the whole deadline would hold the client
+/// for seconds after the API answers again. The first to open wins; the
+/// others are dropped with their connections.
+async fn hedged(api: &Api<Pod>, pod: &str, port: u16) -> Result<Portforwarder, kube::Error> {
+    let ports = [port];
+    let mut attempts = FuturesUnordered::new();
+    attempts.push(api.portforward(pod, &ports));
+    let mut hedge = tokio::time::interval_at(Instant::now() + HEDGE, HEDGE);
+    loop {
+        tokio::select! {
+            Some(result) = attempts.next() => match result {
+                Ok(pf) => return Ok(pf),
+                Err(err) if attempts.is_empty() => return Err(err),
+                Err(_) => {}
+            },
+            _ = hedge.tick() => attempts.push(api.portforward(pod, &ports)),
         }
     }
 }

@@ -29,4 +29,5 @@ mod rollout;
 mod standins;
 mod support;
 mod up_e2e;
+mod up_faults;
 mod world_smoke;

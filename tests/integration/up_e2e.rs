@@ -14,14 +14,14 @@ use crate::deploy_e2e::{PYTHON_STANDIN, python_app, scaffold_python, sim_contain
 use crate::support::{World, devloop};
 
 /// A running `devloop up -o json` and its event lines.
-struct Up {
-    child: Child,
+pub struct Up {
+    pub child: Child,
     events: mpsc::Receiver<Json>,
-    seen: Vec<Json>,
+    pub seen: Vec<Json>,
 }
 
 impl Up {
-    fn start(dir: &std::path::Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
+    pub fn start(dir: &std::path::Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
         let mut child = devloop(dir)
             .args(["up", "-o", "json"])
             .args(extra)
@@ -51,7 +51,7 @@ impl Up {
     }
 
     /// The next event named `name` for iteration `iteration` (any when 0).
-    fn next(&mut self, names: &[&str], within: Duration) -> Json {
+    pub fn next(&mut self, names: &[&str], within: Duration) -> Json {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -68,7 +68,7 @@ impl Up {
     /// Events other than log lines (the app's probes log every second) and
     /// pod news (old pods go away after their rollout) that arrive within
     /// `window`.
-    fn drain(&mut self, window: Duration) -> Vec<Json> {
+    pub fn drain(&mut self, window: Duration) -> Vec<Json> {
         let deadline = Instant::now() + window;
         let mut out = Vec::new();
         loop {
@@ -83,7 +83,31 @@ impl Up {
         }
     }
 
-    fn interrupt(&mut self) -> i32 {
+    /// Every event that arrives within `window`, log lines included.
+    pub fn collect(&mut self, window: Duration) -> Vec<Json> {
+        let deadline = Instant::now() + window;
+        let mut out = Vec::new();
+        while let Ok(event) = self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.push(event.clone());
+            out.push(event);
+        }
+        out
+    }
+
+    /// The local address of the forward of `container_port`.
+    pub fn forward(&self, container_port: u16) -> String {
+        self.seen
+            .iter()
+            .find(|e| e["event"] == "forward" && e["container_port"] == container_port)
+            .and_then(|e| e["local_address"].as_str())
+            .unwrap_or_else(|| panic!("no forward of {container_port}"))
+            .to_owned()
+    }
+
+    pub fn interrupt(&mut self) -> i32 {
         let pid = self.child.id().to_string();
         let ok = Command::new("kill")
             .args(["-INT", &pid])
@@ -109,7 +133,7 @@ impl Drop for Up {
 }
 
 /// `GET /` through devloop's own forward on 127.0.0.1: the body.
-fn get_local(address: &str) -> Option<String> {
+pub fn get_local(address: &str) -> Option<String> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect_timeout(
         &address.parse().expect("a socket address"),
@@ -130,7 +154,11 @@ fn get_local(address: &str) -> Option<String> {
 }
 
 /// Polls devloop's forward until the body contains `want`.
-fn local_answers(address: &str, want: &str, within: Duration) -> Result<Duration, Option<String>> {
+pub fn local_answers(
+    address: &str,
+    want: &str,
+    within: Duration,
+) -> Result<Duration, Option<String>> {
     let started = Instant::now();
     let mut last = None;
     while started.elapsed() < within {
