@@ -188,10 +188,6 @@ async fn bind_forwards(
                 container_port: port.remote,
                 local,
             };
-            ctx.printer.status(
-                "Forwarding",
-                format_args!("{} http://{local} -> {}", spec.app, spec.container_port),
-            );
             events::emit(
                 &ctx.printer,
                 &Event::Forward {
@@ -210,7 +206,32 @@ async fn bind_forwards(
             bound.push(spec);
         }
     }
+    print_forwards(ctx, &bound);
     Ok(bound)
+}
+
+/// The forwards as one table, printed once: the addresses stay the same
+/// for the whole session.
+fn print_forwards(ctx: &Context, bound: &[Forward]) {
+    if bound.is_empty() {
+        return;
+    }
+    let width = bound.iter().map(|f| f.app.len()).max().unwrap_or(0).max(3);
+    ctx.printer.status(
+        "Forwarding",
+        format_args!("{:width$}  {:<26} container port", "app", "local"),
+    );
+    for f in bound {
+        ctx.printer.status(
+            "",
+            format_args!(
+                "{:width$}  {:<26} {}",
+                f.app,
+                format!("http://{}", f.local),
+                f.container_port
+            ),
+        );
+    }
 }
 
 /// The apps' logs until dropped (forever with `--no-logs`).
