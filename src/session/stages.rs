@@ -136,7 +136,7 @@ impl<'a> UpStages<'a> {
         let fallback = |reason: String| {
             reporter
                 .printer
-                .warn(format_args!("{app}: {reason}; rebuilding"));
+                .warn(format_args!("{app}: {reason}, rebuilding"));
             events::emit(
                 reporter.printer,
                 &Event::SyncFallback {
@@ -171,8 +171,7 @@ impl<'a> UpStages<'a> {
                     sync.disable(&err);
                 }
                 self.publish(app, &sync);
-                let reason = err.to_string();
-                fallback(reason.trim_end_matches(", rebuilding").to_owned());
+                fallback(err.to_string());
                 false
             }
         }
@@ -249,6 +248,14 @@ impl Pipeline for UpStages<'_> {
                 && self.sync(app, files, reporter).await
             {
                 return Ok(Outcome { image: None });
+            }
+            if let Plan::Rebuild { trigger } = &plan
+                && trigger
+                    .iter()
+                    .any(|p| p.file_name() == Some("Dockerfile".as_ref()))
+                && let Some(sync) = self.syncs.get(app)
+            {
+                sync.lock().await.enable();
             }
             let redeploy = matches!(plan, Plan::Redeploy { .. });
             self.deploy(config, redeploy, reporter).await

@@ -90,9 +90,6 @@ impl AppSync {
 
     /// A rebuild deployed `image`: nothing is synced on top of it.
     pub fn rolled_out(&mut self, image: &str) {
-        if self.image.as_deref() != Some(image) {
-            self.disabled = None;
-        }
         self.image = Some(image.to_owned());
         self.holding.clear();
         self.files = 0;
@@ -106,9 +103,15 @@ impl AppSync {
         self.disabled.clone()
     }
 
-    /// Sync off for this image after `err`.
+    /// Sync off after `err`, until the Dockerfile changes: images built from
+    /// the same Dockerfile lack `tar` or a writable destination alike.
     pub fn disable(&mut self, err: &SyncError) {
         self.disabled = Some(err.to_string());
+    }
+
+    /// The Dockerfile changed: the next image may sync.
+    pub fn enable(&mut self) {
+        self.disabled = None;
     }
 
     /// Pushes `files` (a plan's batch) to every running pod of the release.

@@ -5,6 +5,11 @@
 //! sends one after a sync), and stops it on SIGTERM. The container, and so
 //! the synced files, stay; a restart costs the app's start time only.
 //!
+//! When the app exits by itself, the supervisor exits with its status if
+//! no sync restarted it yet (so a broken image still shows as a crashing
+//! container to the rollout check), and otherwise waits for the next sync,
+//! as nodemon does: a broken save does not cost the container and its files.
+//!
 //! Why not restart the container: Kubernetes starts a new container from
 //! the image, which lacks the synced files, and backs off repeated restarts.
 //! Why a script and not a binary in the image: `sh` is in every image that
@@ -20,7 +25,8 @@ const MARKER: &str = "/tmp/devloop-supervise";
 /// a pod's command, so the script uses neither.
 const SCRIPT: &str = r#"echo 1 > /tmp/devloop-supervise 2>/dev/null
 again=0
-trap 'again=1; kill -TERM "$child" 2>/dev/null' HUP
+synced=0
+trap 'again=1; synced=1; kill -TERM "$child" 2>/dev/null' HUP
 trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT
 while :; do
   "$@" &
@@ -30,8 +36,12 @@ while :; do
     status=$?
     kill -0 "$child" 2>/dev/null || break
   done
-  if [ "$again" = 1 ]; then again=0; continue; fi
-  exit "$status"
+  if [ "$again" = 0 ] && [ "$synced" = 0 ]; then exit "$status"; fi
+  if [ "$again" = 0 ]; then
+    echo "devloop-supervise: the app exited ($status); waiting for the next sync" >&2
+    while [ "$again" = 0 ]; do sleep 1 & child=$!; wait "$child"; done
+  fi
+  again=0
 done"#;
 
 /// The chart values that run `image_command` (the image's ENTRYPOINT and
@@ -118,5 +128,54 @@ mod tests {
         let status = sup.wait().expect("wait");
         assert_eq!(status.code(), Some(143));
         assert_eq!(starts(), 3);
+    }
+
+    /// An app that exits by itself ends the container before any sync, and
+    /// waits for the next sync after one.
+    #[test]
+    fn an_app_that_exits_waits_for_the_next_sync_only_after_one() {
+        use std::process::Command;
+        use std::time::Duration;
+        let first = Command::new("sh")
+            .args(["-c", SCRIPT, "devloop-supervise", "sh", "-c", "exit 3"])
+            .status()
+            .expect("sh runs");
+        assert_eq!(first.code(), Some(3), "before a sync: the app's status");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let count = dir.path().join("starts");
+        let child = format!("echo x >> {}; sleep 0.3; exit 3", count.display());
+        let mut sup = Command::new("sh")
+            .args(["-c", SCRIPT, "devloop-supervise", "sh", "-c", &child])
+            .spawn()
+            .expect("sh runs");
+        let pid = sup.id().to_string();
+        std::thread::sleep(Duration::from_millis(100));
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill");
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(sup.try_wait().expect("try_wait").is_none(), "it waits");
+        let starts = std::fs::read_to_string(&count)
+            .expect("starts")
+            .lines()
+            .count();
+        assert_eq!(starts, 2, "started, restarted by the sync, then waits");
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill");
+        std::thread::sleep(Duration::from_millis(150));
+        let starts = std::fs::read_to_string(&count)
+            .expect("starts")
+            .lines()
+            .count();
+        assert_eq!(starts, 3, "the next sync starts it again");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert_eq!(sup.wait().expect("wait").code(), Some(143));
     }
 }

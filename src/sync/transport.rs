@@ -31,7 +31,7 @@ pub struct Container {
 /// Why a sync did not land.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("image has no tar: sync disabled, rebuilding")]
+    #[error("image has no tar: sync disabled")]
     NoTar,
     #[error("cannot write the synced files in {pod}: {message}")]
     NotWritable { pod: String, message: String },

@@ -28,5 +28,6 @@ mod release_e2e;
 mod rollout;
 mod standins;
 mod support;
+mod sync_e2e;
 mod up_e2e;
 mod world_smoke;

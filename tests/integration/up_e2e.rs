@@ -14,14 +14,14 @@ use crate::deploy_e2e::{PYTHON_STANDIN, python_app, scaffold_python, sim_contain
 use crate::support::{World, devloop};
 
 /// A running `devloop up -o json` and its event lines.
-struct Up {
+pub struct Up {
     child: Child,
     events: mpsc::Receiver<Json>,
-    seen: Vec<Json>,
+    pub seen: Vec<Json>,
 }
 
 impl Up {
-    fn start(dir: &std::path::Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
+    pub fn start(dir: &std::path::Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
         let mut child = devloop(dir)
             .args(["up", "-o", "json"])
             .args(extra)
@@ -51,7 +51,7 @@ impl Up {
     }
 
     /// The next event named `name` for iteration `iteration` (any when 0).
-    fn next(&mut self, names: &[&str], within: Duration) -> Json {
+    pub fn next(&mut self, names: &[&str], within: Duration) -> Json {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -67,7 +67,7 @@ impl Up {
 
     /// Events other than log lines (the app's probes log every second)
     /// that arrive within `window`.
-    fn drain(&mut self, window: Duration) -> Vec<Json> {
+    pub fn drain(&mut self, window: Duration) -> Vec<Json> {
         let deadline = Instant::now() + window;
         let mut out = Vec::new();
         loop {
@@ -82,7 +82,7 @@ impl Up {
         }
     }
 
-    fn interrupt(&mut self) -> i32 {
+    pub fn interrupt(&mut self) -> i32 {
         let pid = self.child.id().to_string();
         let ok = Command::new("kill")
             .args(["-INT", &pid])
@@ -142,7 +142,7 @@ fn local_answers(address: &str, want: &str, within: Duration) -> Result<Duration
     Err(last)
 }
 
-fn finished(event: &Json) -> bool {
+pub fn finished(event: &Json) -> bool {
     event["event"] == "iteration_finished"
 }
 
@@ -153,6 +153,8 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
     standins(&world, &[PYTHON_STANDIN]);
     let cluster = Cluster::start(&world).await;
     let dir = scaffold_python("up-py", "v1");
+    // This session proves the rebuild loop; live sync has its own tests.
+    crate::sync_e2e::no_sync(dir.path());
     std::fs::create_dir_all(dir.path().join(".venv")).expect(".venv");
     let (ns, app) = ("up-py-dev", "up-py");
     let within = Duration::from_secs(20);
@@ -340,7 +342,7 @@ async fn e2e_up_cleanup_removes_the_release_on_exit() {
 }
 
 /// Median and 90th percentile of `values`, in seconds.
-fn p50_p90(values: &mut [f64]) -> (f64, f64) {
+pub fn p50_p90(values: &mut [f64]) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
     let at = |q: f64| {
         #[allow(
@@ -364,6 +366,8 @@ async fn e2e_up_ten_edits_report_their_latency() {
     standins(&world, &[PYTHON_STANDIN]);
     let cluster = Cluster::start(&world).await;
     let dir = scaffold_python("lat-py", "edit-0");
+    // The rebuild path's latency; sync_e2e measures the sync path's.
+    crate::sync_e2e::no_sync(dir.path());
     let (ns, app) = ("lat-py-dev", "lat-py");
     let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
     let first = tokio::task::block_in_place(|| {
