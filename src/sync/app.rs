@@ -163,7 +163,14 @@ impl AppSync {
                     Reload::Restart => supervise::restart_command(),
                     Reload::Exec(c) => c.clone(),
                 };
-                transport::run(client, &target, command).await?;
+                match transport::run(client, &target, command).await {
+                    Err(SyncError::Exec { pod, message })
+                        if reload == Reload::Restart && message.contains("exit 126") =>
+                    {
+                        return Err(SyncError::NoSupervisor { pod });
+                    }
+                    other => other?,
+                }
                 if !synced.reloads.contains(&reload.to_string()) {
                     synced.reloads.push(reload.to_string());
                 }
@@ -317,4 +324,72 @@ fn running(pod: Pod) -> Option<(String, Container)> {
             container,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::rules::RuleSpec;
+
+    #[test]
+    fn the_difference_from_the_image_is_what_changed_since_the_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for (path, text) in [
+            ("Dockerfile", "FROM scratch\n"),
+            (".dockerignore", "venv\n"),
+            ("a.py", "a = 1\n"),
+            ("b.py", "b = 1\n"),
+            ("pkg/d.py", "d = 1\n"),
+            ("venv/lib.py", "ignored\n"),
+            ("requirements.txt", ""),
+        ] {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        let specs = [RuleSpec {
+            src: "**/*.py".into(),
+            dest: "/app".into(),
+            reload: Reload::Restart,
+        }];
+        let mut sync = AppSync::new(
+            "ns",
+            "web",
+            BuildContext::open(root, "Dockerfile").expect("context"),
+            Rules::compile(&specs).expect("rules"),
+            1,
+        );
+        assert!(sync.blocked().is_some(), "no image yet");
+        sync.snapshot();
+        sync.rolled_out("web:1");
+        assert_eq!(sync.blocked(), None);
+        assert_eq!(
+            sync.baseline.keys().cloned().collect::<Vec<_>>(),
+            vec![root.join("a.py"), root.join("b.py"), root.join("pkg/d.py")],
+            "synced files only, not the ignored ones"
+        );
+        std::fs::write(root.join("a.py"), "a = 22\n").expect("edit");
+        std::fs::remove_file(root.join("b.py")).expect("delete");
+        std::fs::write(root.join("pkg/c.py"), "c = 1\n").expect("new");
+        std::fs::write(root.join("requirements.txt"), "flask\n").expect("edit");
+        let diff = sync.difference();
+        let copies: Vec<_> = diff.copies.iter().map(|c| c.container.clone()).collect();
+        assert_eq!(
+            copies,
+            vec![PathBuf::from("/app/a.py"), PathBuf::from("/app/pkg/c.py")]
+        );
+        assert_eq!(diff.removed, vec![PathBuf::from("/app/b.py")]);
+        assert_eq!(sync.rules.reloads(&diff.rules), vec![Reload::Restart]);
+
+        sync.disable(&SyncError::NoTar);
+        assert_eq!(
+            sync.blocked().as_deref(),
+            Some("image has no tar: sync disabled")
+        );
+        sync.rolled_out("web:2");
+        assert!(sync.blocked().is_some(), "a rebuild alone does not bring tar");
+        sync.enable();
+        assert_eq!(sync.blocked(), None);
+    }
 }

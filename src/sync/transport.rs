@@ -43,12 +43,19 @@ pub enum SyncError {
     },
     #[error("exec in {pod} failed: {message}")]
     Exec { pod: String, message: String },
+    #[error(
+        "{pod} does not run devloop's supervisor, so reload = \"restart\" cannot restart the app (does the chart read the `command` and `args` values?): sync disabled"
+    )]
+    NoSupervisor { pod: String },
 }
 
 impl SyncError {
     /// Errors that will recur for this image: sync stays off until a rebuild.
     pub fn disables(&self) -> bool {
-        matches!(self, SyncError::NoTar | SyncError::NotWritable { .. })
+        matches!(
+            self,
+            SyncError::NoTar | SyncError::NotWritable { .. } | SyncError::NoSupervisor { .. }
+        )
     }
 }
 
