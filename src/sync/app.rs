@@ -388,7 +388,10 @@ mod tests {
             Some("image has no tar: sync disabled")
         );
         sync.rolled_out("web:2");
-        assert!(sync.blocked().is_some(), "a rebuild alone does not bring tar");
+        assert!(
+            sync.blocked().is_some(),
+            "a rebuild alone does not bring tar"
+        );
         sync.enable();
         assert_eq!(sync.blocked(), None);
     }

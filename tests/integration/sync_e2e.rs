@@ -372,3 +372,40 @@ async fn e2e_sync_an_image_without_tar_says_so_and_rebuilds() {
     assert_schema(&up);
     cluster.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_sync_a_destination_the_container_cannot_write_says_so_and_rebuilds() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let dir = scaffold_python("rosync-py", "v1");
+    // /usr belongs to root; the app runs as UID 10001.
+    let toml = dir.path().join("devloop.toml");
+    let text = std::fs::read_to_string(&toml).expect("devloop.toml");
+    std::fs::write(
+        &toml,
+        format!("sync = [{{ src = \"**/*.py\", dest = \"/usr/devloop\" }}]\n{text}"),
+    )
+    .expect("devloop.toml");
+    let (ns, app) = ("rosync-py-dev", "rosync-py");
+    let within = Duration::from_mins(2);
+    let mut up = tokio::task::block_in_place(|| start_up(dir.path(), &world, &cluster));
+    std::fs::write(dir.path().join("server.py"), python_app("v2")).expect("edit");
+    let fallback = tokio::task::block_in_place(|| up.next(&["sync_fallback"], within));
+    let reason = fallback["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("cannot write the synced files") && reason.contains("Permission denied"),
+        "{fallback}"
+    );
+    let done = tokio::task::block_in_place(|| {
+        up.next(&["iteration_finished", "iteration_failed"], within)
+    });
+    assert!(finished(&done), "{done}");
+    assert!(stages(&up, &done).contains(&"build".to_owned()), "{done}");
+    cluster
+        .answers(ns, app, 8000, "v2", Duration::from_secs(30))
+        .await
+        .expect("the rebuild answers");
+    tokio::task::block_in_place(|| up.interrupt());
+    cluster.sim.shutdown().await;
+}
