@@ -36,7 +36,7 @@ fn keep_home_out(dir: &Path) {
     std::fs::write(&path, format!("{text}.test-home\n")).expect(".dockerignore");
 }
 
-/// Images of the engine whose name mentions `app`.
+/// Images of the engine in repository `app` (any registry prefix).
 fn engine_images(world: &World, app: &str) -> Vec<String> {
     let out = Command::new("docker")
         .env("DOCKER_HOST", world.var("DOCKER_HOST"))
@@ -44,13 +44,16 @@ fn engine_images(world: &World, app: &str) -> Vec<String> {
             "images",
             "--no-trunc",
             "--format",
-            "{{.Repository}}:{{.Tag}} {{.ID}}",
+            "{{.Repository}} {{.Tag}} {{.ID}}",
         ])
         .output()
         .expect("docker images");
     let mut list: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains(app))
+        .filter(|l| {
+            let repository = l.split(' ').next().unwrap_or_default();
+            repository.rsplit('/').next() == Some(app)
+        })
         .map(str::to_owned)
         .collect();
     list.sort();
@@ -205,7 +208,14 @@ async fn e2e_sync_python_edit_delete_restart_and_requirements_rebuild() {
         .answers(ns, app, 8000, "v2", within)
         .await
         .expect("v2 rebuilt");
-    assert_ne!(engine_images(&world, app), images, "a new image");
+    let first_image = up
+        .seen
+        .iter()
+        .find(|e| finished(e))
+        .map(|e| e["image"].clone())
+        .expect("the first iteration");
+    assert!(done["image"].is_string(), "{done}");
+    assert_ne!(done["image"], first_image, "another image: {done}");
 
     tokio::task::block_in_place(|| up.interrupt());
     assert_schema(&up);
