@@ -21,6 +21,7 @@ pub mod release;
 pub mod rollout;
 pub mod scaffold;
 pub mod session;
+pub mod sync;
 pub mod watch;
 
 use std::io::Write as _;

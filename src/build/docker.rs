@@ -52,6 +52,22 @@ pub struct DockerBuilder {
 }
 
 impl DockerBuilder {
+    /// The image's ENTRYPOINT followed by its CMD (what a container runs
+    /// when the pod sets neither).
+    pub async fn image_command(&self, image: &str) -> Result<Vec<String>, BuildError> {
+        let inspect = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| BuildError::Engine {
+                message: format!("cannot inspect {image}: {e}"),
+            })?;
+        let config = inspect.config.unwrap_or_default();
+        let mut command = config.entrypoint.unwrap_or_default();
+        command.extend(config.cmd.unwrap_or_default());
+        Ok(command)
+    }
+
     /// Connects to the engine the environment names and negotiates the API version.
     pub async fn connect(
         env: &dyn Fn(&str) -> Option<String>,

@@ -103,6 +103,10 @@ fn text(report: &Report<'_>, root: &Path) -> String {
             row("values", &app.values, |v| list(v, rel)),
             row("ports", &app.ports, |v| list(v, ToString::to_string)),
             row("debug.port", &app.debug_port, |v| or_dash(v.as_ref())),
+            row("sync", &app.sync, |v| match v {
+                None => "-".to_owned(),
+                Some(rules) => list(rules, |r| format!("{} -> {} ({})", r.src, r.dest, r.reload)),
+            }),
         ];
         sections.push((format!("app {}", app.name.value), rows));
     }

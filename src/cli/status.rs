@@ -32,6 +32,9 @@ struct AppStatus {
     /// The pid of the `devloop up` session, if one runs.
     session: Option<u32>,
     forwards: Vec<String>,
+    /// Live sync of the running session: files on top of the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync: Option<state::SyncStatus>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +91,7 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
                 pods: list.items.into_iter().map(pod_status).collect(),
                 session: in_session.and(session.as_ref().map(|s| s.pid)),
                 forwards: in_session.map(|a| a.forwards.clone()).unwrap_or_default(),
+                sync: in_session.and_then(|a| a.sync.clone()),
             };
             print(ctx, &status);
         }
@@ -124,4 +128,23 @@ fn print(ctx: &Context, status: &AppStatus) {
     for forward in &status.forwards {
         ctx.printer.data(format_args!("  forward {forward}"));
     }
+    if let Some(sync) = &status.sync {
+        ctx.printer
+            .data(format_args!("  sync {}", describe_sync(sync)));
+    }
+}
+
+/// `3 files on top of the image in 1 pod (last 2026-...)`, or why it is off.
+fn describe_sync(sync: &state::SyncStatus) -> String {
+    if let Some(reason) = &sync.disabled {
+        return format!("off until the next rebuild: {reason}");
+    }
+    let last = sync
+        .last
+        .as_ref()
+        .map_or_else(String::new, |t| format!(" (last sync {t})"));
+    format!(
+        "{} rules; {} files on top of the image in {} pod(s){last}",
+        sync.rules, sync.files, sync.pods
+    )
 }

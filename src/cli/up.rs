@@ -12,7 +12,6 @@ use clap::Args;
 use super::AppArgs;
 use super::cluster_args::{ClusterArgs, runtime};
 use super::deploy::DeployFlags;
-use crate::build::context::BuildContext;
 use crate::config::Config;
 use crate::context::Context;
 use crate::deploy::{self, Resolver};
@@ -115,7 +114,8 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
             cluster.context
         ),
     );
-    let up_stages = UpStages::new(&stages, apps.clone());
+    let up_stages =
+        UpStages::new(&stages, apps.clone(), &files).with_state_file(state_path.clone());
     let looped = run::run(
         &ctx.printer,
         &loop_apps,
@@ -131,6 +131,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     let exit = tokio::select! {
         exit = looped => exit,
         () = logs => Exit::Stopped,
+        () = up_stages.resync(&ctx.printer) => Exit::Stopped,
     };
     state::remove(&state_path);
     // Closes the forwarded ports.
@@ -266,17 +267,7 @@ fn selector(app: &crate::config::AppConfig) -> String {
 }
 
 fn app_files(apps: &[&crate::config::AppConfig]) -> Result<Vec<AppFiles>> {
-    apps.iter()
-        .map(|app| {
-            Ok(AppFiles {
-                name: app.name.value.clone(),
-                root: app.path.value.clone(),
-                context: BuildContext::open(&app.path.value, "Dockerfile")?,
-                chart: app.chart.value.clone(),
-                values: app.values.value.clone(),
-            })
-        })
-        .collect()
+    apps.iter().map(|app| AppFiles::new(app)).collect()
 }
 
 /// Tells `devloop status` about this session; returns the file's path.
@@ -302,6 +293,7 @@ fn write_state(
                     .filter(|f| f.app == a.name.value)
                     .map(|f| format!("{} -> {}", f.local, f.container_port))
                     .collect(),
+                sync: None,
             })
             .collect(),
     };

@@ -48,6 +48,8 @@ pub struct Table {
     pub ports: Option<Spanned<Vec<PortSpec>>>,
     /// Debugger settings.
     pub debug: Option<Spanned<DebugTable>>,
+    /// Live-sync rules for `devloop up`; default: the app's pack's.
+    pub sync: Option<Spanned<Vec<crate::sync::rules::RuleSpec>>>,
     /// Kube contexts, beyond the local-looking ones, that devloop may deploy to.
     pub allowed_contexts: Option<Spanned<Vec<String>>>,
     /// The apps of a many-app repo.

@@ -94,6 +94,8 @@ pub struct AppConfig {
     pub values: Sourced<Vec<PathBuf>>,
     pub ports: Sourced<Vec<PortSpec>>,
     pub debug_port: Sourced<Option<u16>>,
+    /// Live-sync rules as written; `None`: the app's pack's rules.
+    pub sync: Sourced<Option<Vec<crate::sync::rules::RuleSpec>>>,
 }
 
 /// The resolved configuration of every app in the repo.
@@ -108,7 +110,7 @@ pub struct Config {
 }
 
 /// Keys that describe one app and so cannot stand at the top level beside `[[app]]`.
-const APP_ONLY_KEYS: &str = "name, path, image, chart, values, ports, debug";
+const APP_ONLY_KEYS: &str = "name, path, image, chart, values, ports, debug, sync";
 
 impl Config {
     /// Finds devloop.toml from `cwd` upwards and resolves it with `overrides`
@@ -291,7 +293,7 @@ fn file_source<T>(parsed: &Parsed, spanned: &Spanned<T>) -> Source {
 }
 
 fn reject_app_keys_at_top(parsed: &Parsed, top: &Table) -> Result<(), ConfigError> {
-    let found: [(&str, Option<std::ops::Range<usize>>); 7] = [
+    let found: [(&str, Option<std::ops::Range<usize>>); 8] = [
         ("name", top.name.as_ref().map(Spanned::span)),
         ("path", top.path.as_ref().map(Spanned::span)),
         ("image", top.image.as_ref().map(Spanned::span)),
@@ -299,6 +301,7 @@ fn reject_app_keys_at_top(parsed: &Parsed, top: &Table) -> Result<(), ConfigErro
         ("values", top.values.as_ref().map(Spanned::span)),
         ("ports", top.ports.as_ref().map(Spanned::span)),
         ("debug", top.debug.as_ref().map(Spanned::span)),
+        ("sync", top.sync.as_ref().map(Spanned::span)),
     ];
     if let Some((key, Some(span))) = found.into_iter().find(|(_, span)| span.is_some()) {
         let (line, column) = parsed.line_col(span.start);
@@ -397,6 +400,7 @@ fn resolve_app(
         image_pull_secrets,
         ports: app_ports(parsed, table)?,
         debug_port: debug_port(parsed, table)?,
+        sync: sync_rules(parsed, table)?,
         name,
         path,
         image,
@@ -604,6 +608,32 @@ fn debug_port(parsed: &Parsed, table: &Table) -> Result<Sourced<Option<u16>>, Co
             Source::Default("the debugger's usual port"),
         )),
     }
+}
+
+fn sync_rules(
+    parsed: &Parsed,
+    table: &Table,
+) -> Result<Sourced<Option<Vec<crate::sync::rules::RuleSpec>>>, ConfigError> {
+    let Some(rules) = &table.sync else {
+        return Ok(Sourced::new(
+            None,
+            Source::Default("the app's pack's rules"),
+        ));
+    };
+    crate::sync::rules::Rules::compile(rules.get_ref()).map_err(|message| {
+        parsed.invalid(
+            rules,
+            message,
+            Some(
+                "sync = [{ src = \"src/**\", dest = \"/app/src\", reload = \"restart\" }]"
+                    .to_owned(),
+            ),
+        )
+    })?;
+    Ok(Sourced::new(
+        Some(rules.get_ref().clone()),
+        file_source(parsed, rules),
+    ))
 }
 
 /// Removes `.` components and resolves `..` lexically, so paths print as users expect.

@@ -37,6 +37,8 @@ pub struct Pack {
     pub detect: Compiled,
     /// What init writes for an app of this pack.
     pub scaffold: Scaffold,
+    /// Live-sync rules `devloop up` uses when devloop.toml has none.
+    pub sync: Vec<crate::sync::rules::RuleSpec>,
     /// The pack.toml text, as written.
     pub text: String,
     /// The user pack's directory; `None` for an embedded pack.
@@ -94,6 +96,7 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
         )));
     }
     let detect = file.detect.compile().map_err(invalid)?;
+    crate::sync::rules::Rules::compile(&file.sync).map_err(invalid)?;
     Ok(Pack {
         name: file.name,
         detect,
@@ -105,6 +108,7 @@ pub fn parse(dir: &str, text: &str) -> Result<Pack, PackError> {
             probe: file.probe,
             files: Vec::new(),
         },
+        sync: file.sync,
         text: text.to_owned(),
         origin: None,
     })

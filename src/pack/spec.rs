@@ -23,6 +23,9 @@ pub(super) struct PackFile {
     pub debug: Option<super::scaffold::Debug>,
     #[serde(default)]
     pub probe: super::scaffold::Probe,
+    /// Live-sync rules for `devloop up` (see `crate::sync`).
+    #[serde(default)]
+    pub sync: Vec<crate::sync::rules::RuleSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -130,11 +130,32 @@ impl Pipeline {
         Ok(result)
     }
 
+    /// The ENTRYPOINT and CMD of a built image, as a container would run them.
+    pub async fn image_command(&self, image: &BuildResult) -> Result<Vec<String>> {
+        let builder = self
+            .builder
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the pipeline has no engine".to_owned()))?;
+        Ok(builder.image_command(&image.local).await?)
+    }
+
     /// Renders, records, applies and waits for `image` of `app`.
     pub async fn deploy(
         &self,
         app: &AppConfig,
         image: &BuildResult,
+        reporter: Reporter<'_>,
+    ) -> Result<Deployed> {
+        self.deploy_with(app, image, &Json::Null, reporter).await
+    }
+
+    /// [`Pipeline::deploy`] with `extra` values over the image's (an object;
+    /// `up` sets the sync supervisor's `command` and `args` this way).
+    pub async fn deploy_with(
+        &self,
+        app: &AppConfig,
+        image: &BuildResult,
+        extra: &Json,
         reporter: Reporter<'_>,
     ) -> Result<Deployed> {
         let target = deploy::Release {
@@ -148,7 +169,11 @@ impl Pipeline {
         // The pull secret and the stored revision live in the namespace.
         deploy::namespace::ensure(&self.cluster, &target.namespace).await?;
         let pull_secrets = self.pull_secrets(app, image, &target).await?;
-        let (chart, vals) = load_values(app, &image::values(image, &pull_secrets)).await?;
+        let mut overrides = image::values(image, &pull_secrets);
+        if let (Some(into), Some(more)) = (overrides.as_object_mut(), extra.as_object()) {
+            into.extend(more.clone());
+        }
+        let (chart, vals) = load_values(app, &overrides).await?;
         let digest = inputs::digest(&app.chart.value, &vals.merged, &image.reference)
             .map_err(|e| Error::io("cannot read", app.chart.value.display(), e))?;
         let label = digest.trim_start_matches("sha256:")[..40].to_owned();

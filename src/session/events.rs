@@ -94,6 +94,20 @@ pub enum Event {
         /// The files whose change cancelled it.
         by: Vec<PathBuf>,
     },
+    /// A sync could not run or failed; the iteration rebuilds instead.
+    SyncFallback {
+        app: String,
+        iteration: u64,
+        /// Why: `image has no tar: sync disabled`, `no image is deployed yet`...
+        reason: String,
+    },
+    /// Restarted containers or new pods got the synced files again.
+    Resynced {
+        app: String,
+        pods: usize,
+        files: usize,
+        duration_ms: u64,
+    },
     Forward {
         app: String,
         name: String,

@@ -3,10 +3,14 @@
 //! devloop.toml. Directories no app cares about are not watched at all.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::changeset::ChangeSet;
 use super::plan::{AppLayout, Plan, plan};
 use crate::build::context::BuildContext;
+use crate::config::AppConfig;
+use crate::error::Result;
+use crate::sync::rules::Rules;
 
 /// One app's files, as the watcher and the planner need them.
 #[derive(Clone)]
@@ -16,9 +20,32 @@ pub struct AppFiles {
     pub context: BuildContext,
     pub chart: PathBuf,
     pub values: Vec<PathBuf>,
+    /// Live-sync rules (empty: every source change rebuilds).
+    pub sync: Arc<Rules>,
+    /// How many rules, and where they come from (devloop.toml or a pack).
+    pub sync_count: usize,
+    pub sync_source: String,
 }
 
 impl AppFiles {
+    /// The files of `app`, with its sync rules (devloop.toml's, else its
+    /// pack's).
+    pub fn new(app: &AppConfig) -> Result<AppFiles> {
+        let (specs, source) = crate::sync::rules_for(app.sync.value.as_deref(), &app.path.value);
+        let rules = Rules::compile(&specs)
+            .map_err(|message| crate::error::Error::Internal(format!("{source}: {message}")))?;
+        Ok(AppFiles {
+            name: app.name.value.clone(),
+            root: app.path.value.clone(),
+            context: BuildContext::open(&app.path.value, "Dockerfile")?,
+            chart: app.chart.value.clone(),
+            values: app.values.value.clone(),
+            sync: Arc::new(rules),
+            sync_count: specs.len(),
+            sync_source: source,
+        })
+    }
+
     /// Whether a change at `path` can matter to this app.
     fn cares(&self, path: &Path, is_dir: bool) -> bool {
         let anchors = [&self.root, &self.chart]
@@ -37,11 +64,13 @@ impl AppFiles {
         }
     }
 
-    /// The plan for `changes` (sync rules come with live sync; until then
-    /// every source change rebuilds).
+    /// The plan for `changes`: files that every one match a sync rule sync.
     pub fn plan(&self, config_file: Option<&Path>, changes: &ChangeSet) -> Plan {
         let in_context = |p: &Path| self.context.sends(p);
-        let no_sync = |_: &Path| None;
+        let sync_target = |p: &Path| {
+            let rel = p.strip_prefix(&self.root).ok()?;
+            self.sync.target(rel).map(|t| t.container)
+        };
         plan(
             changes,
             &AppLayout {
@@ -49,7 +78,7 @@ impl AppFiles {
                 chart: &self.chart,
                 values: &self.values,
                 in_context: &in_context,
-                sync_target: &no_sync,
+                sync_target: &sync_target,
             },
         )
     }
@@ -108,6 +137,16 @@ mod tests {
             context: BuildContext::open(&api, "Dockerfile").expect("context"),
             chart: api.join("chart"),
             values: vec![root.join("values-dev.yaml")],
+            sync: Arc::new(
+                Rules::compile(&[crate::sync::rules::RuleSpec {
+                    src: "**/*.py".into(),
+                    dest: "/app".into(),
+                    reload: crate::sync::rules::Reload::Restart,
+                }])
+                .expect("rules"),
+            ),
+            sync_count: 1,
+            sync_source: "test".into(),
         }];
         let config = root.join("devloop.toml");
         let ignored = |p: &Path, d| ignored(&apps, Some(&config), p, d);
@@ -133,8 +172,18 @@ mod tests {
         };
         assert_eq!(
             plan(&[api.join("app.py")]),
+            Plan::Sync {
+                files: vec![crate::session::plan::SyncFile {
+                    local: api.join("app.py"),
+                    container: "/app/app.py".into(),
+                    kind: ChangeKind::Modified,
+                }]
+            }
+        );
+        assert_eq!(
+            plan(&[api.join("app.py"), api.join("Dockerfile")]),
             Plan::Rebuild {
-                trigger: vec![api.join("app.py")]
+                trigger: vec![api.join("Dockerfile"), api.join("app.py")]
             }
         );
         assert_eq!(

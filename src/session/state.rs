@@ -23,6 +23,38 @@ pub struct AppState {
     pub namespace: String,
     /// `127.0.0.1:8080 -> 8080`, once forwards run.
     pub forwards: Vec<String>,
+    /// Live sync, for apps with sync rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncStatus>,
+}
+
+/// What live sync has put on top of the deployed image.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// The app's sync rules.
+    pub rules: usize,
+    /// Files that differ from the image (copied or removed by syncs).
+    pub files: usize,
+    /// Running pods that hold them.
+    pub pods: usize,
+    /// When the last sync landed.
+    pub last: Option<String>,
+    /// Why sync is off until the next rebuild.
+    pub disabled: Option<String>,
+}
+
+/// Updates one app's sync status in the state file (if the session's).
+pub fn update_sync(path: &Path, app: &str, sync: SyncStatus) {
+    let Some(mut state) = read(path) else {
+        return;
+    };
+    if state.pid != std::process::id() {
+        return;
+    }
+    if let Some(entry) = state.apps.iter_mut().find(|a| a.name == app) {
+        entry.sync = Some(sync);
+    }
+    let _ = write(path, &state);
 }
 
 /// The state file of the repository rooted at `root`.
@@ -85,6 +117,7 @@ mod tests {
                 name: "web".into(),
                 namespace: "web-dev".into(),
                 forwards: vec![],
+                sync: None,
             }],
         };
         write(&path, &state).expect("write");

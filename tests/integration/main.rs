@@ -28,6 +28,7 @@ mod release_e2e;
 mod rollout;
 mod standins;
 mod support;
+mod sync_e2e;
 mod up_e2e;
 mod up_faults;
 mod world_smoke;

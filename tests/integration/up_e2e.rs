@@ -171,7 +171,7 @@ pub fn local_answers(
     Err(last)
 }
 
-fn finished(event: &Json) -> bool {
+pub fn finished(event: &Json) -> bool {
     event["event"] == "iteration_finished"
 }
 
@@ -182,6 +182,8 @@ async fn e2e_up_follows_edits_survives_a_broken_save_and_stops_cleanly() {
     standins(&world, &[PYTHON_STANDIN]);
     let cluster = Cluster::start(&world).await;
     let dir = scaffold_python("up-py", "v1");
+    // This session proves the rebuild loop; live sync has its own tests.
+    crate::sync_e2e::no_sync(dir.path());
     std::fs::create_dir_all(dir.path().join(".venv")).expect(".venv");
     let (ns, app) = ("up-py-dev", "up-py");
     let within = Duration::from_secs(20);
@@ -369,7 +371,7 @@ async fn e2e_up_cleanup_removes_the_release_on_exit() {
 }
 
 /// Median and 90th percentile of `values`, in seconds.
-fn p50_p90(values: &mut [f64]) -> (f64, f64) {
+pub fn p50_p90(values: &mut [f64]) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
     let at = |q: f64| {
         #[allow(
@@ -393,6 +395,8 @@ async fn e2e_up_ten_edits_report_their_latency() {
     standins(&world, &[PYTHON_STANDIN]);
     let cluster = Cluster::start(&world).await;
     let dir = scaffold_python("lat-py", "edit-0");
+    // The rebuild path's latency; sync_e2e measures the sync path's.
+    crate::sync_e2e::no_sync(dir.path());
     let (ns, app) = ("lat-py-dev", "lat-py");
     let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
     let first = tokio::task::block_in_place(|| {

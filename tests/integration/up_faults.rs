@@ -72,6 +72,8 @@ if __name__ == "__main__":
 /// A scaffolded fault app with both ports forwarded.
 fn scaffold(name: &str, count: bool) -> tempfile::TempDir {
     let dir = scaffold_python(name, "unused");
+    // Edits here must roll out new pods, not sync into the running ones.
+    crate::sync_e2e::no_sync(dir.path());
     std::fs::write(dir.path().join("server.py"), fault_app("v1", count)).expect("server.py");
     let toml = dir.path().join("devloop.toml");
     let text = std::fs::read_to_string(&toml).expect("devloop.toml");

@@ -199,6 +199,18 @@ fn errors_point_at_the_key() {
             "two apps are named",
         ),
         ("[[app]]\nname = \"a\"\n", &[], (2, 8), "has no `path`"),
+        (
+            "name = \"a\"\nsync = [{ src = \"*.py\", dest = \"app\" }]\n",
+            &[],
+            (2, 8),
+            "must be an absolute path",
+        ),
+        (
+            "sync = []\n[[app]]\npath = \"a\"\n",
+            &["a"],
+            (1, 8),
+            "describes one app",
+        ),
     ];
     for (toml, dirs, (line, column), needle) in cases {
         let repo = Repo::new(toml, dirs);
@@ -308,4 +320,21 @@ fn history_max_defaults_to_helms_is_shared_and_zero_keeps_all() {
         }) => assert_eq!(message, "history_max = -1 is negative"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn sync_rules_are_per_app_and_default_to_the_pack() {
+    let repo = Repo::new(
+        "[[app]]\npath = \"a\"\nsync = [{ src = \"src/**\", dest = \"/app/src\", reload = \"restart\" }]\n[[app]]\npath = \"b\"\n",
+        &["a", "b"],
+    );
+    let config = repo.resolve(&no_flags(), &[]).expect("resolves");
+    let rules = config.apps[0].sync.value.as_ref().expect("written rules");
+    assert_eq!(rules[0].dest, "/app/src");
+    assert_eq!(rules[0].reload, crate::sync::rules::Reload::Restart);
+    assert!(matches!(
+        config.apps[0].sync.source,
+        Source::File { line: 3, .. }
+    ));
+    assert_eq!(config.apps[1].sync.value, None, "the pack's rules");
 }
