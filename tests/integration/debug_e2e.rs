@@ -1,0 +1,358 @@
+//! `devloop up --debug` end to end: a python app in the simulator under
+//! debugpy (injected from devloop's support image), debugged through the
+//! forwarded port by a real DAP client, as VS Code would with the
+//! configuration `devloop init` wrote to `.vscode/launch.json`.
+
+mod dap;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+
+use crate::cluster::Cluster;
+use crate::deploy_e2e::{PYTHON_STANDIN, standins};
+use crate::support::{World, devloop, temp_repo};
+use dap::Dap;
+
+/// The handler line only a request for `/hit` runs (the probes GET `/`).
+const HIT_LINE: i64 = 8;
+
+fn python_app(answer: &str) -> String {
+    format!(
+        "import os\nfrom http.server import ThreadingHTTPServer, BaseHTTPRequestHandler\n\nclass Hello(BaseHTTPRequestHandler):\n    def do_GET(self):\n        answer = '{answer}'\n        if self.path == '/hit':\n            answer = answer + ' hit'\n        self.send_response(200)\n        self.end_headers()\n        self.wfile.write(answer.encode())\n\nif __name__ == '__main__':\n    ThreadingHTTPServer(('0.0.0.0', int(os.environ.get('PORT', '8000'))), Hello).serve_forever()\n"
+    )
+}
+
+/// A scaffolded python app whose debugger is pinned to a free local port.
+fn scaffold(name: &str, answer: &str) -> (tempfile::TempDir, u16) {
+    let dir = temp_repo(
+        &format!("{name}-"),
+        &[("server.py", &python_app(answer)), ("requirements.txt", "")],
+    );
+    let out = crate::support::run(devloop(dir.path()).args(["init", "--yes", "--name", name]));
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+    let toml = std::fs::read_to_string(dir.path().join("devloop.toml")).expect("devloop.toml");
+    assert!(toml.contains("[debug]\nport = 5678"), "{toml}");
+    // Tests run in parallel: pin a free port instead of debugpy's 5678.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let toml = toml.replace("[debug]\nport = 5678", &format!("[debug]\nport = {port}"));
+    std::fs::write(dir.path().join("devloop.toml"), toml).expect("write devloop.toml");
+    // ... and in launch.json, as a user moving the port would.
+    let launch = dir.path().join(".vscode/launch.json");
+    let text = std::fs::read_to_string(&launch).expect("launch.json");
+    assert!(text.contains("\"port\": 5678"), "{text}");
+    std::fs::write(
+        &launch,
+        text.replace("\"port\": 5678", &format!("\"port\": {port}")),
+    )
+    .expect("write launch.json");
+    (dir, port)
+}
+
+/// The launch.json entry init wrote: where it connects and its path
+/// mapping, with `${workspaceFolder}` as VS Code fills it.
+fn launch_entry(dir: &Path) -> (String, Json) {
+    let text =
+        std::fs::read_to_string(dir.join(".vscode/launch.json")).expect(".vscode/launch.json");
+    // launch.json is JSON with comments, as VS Code reads it.
+    let json: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let launch: Json = serde_json::from_str(&json).expect("launch.json is JSON with comments");
+    let entry = launch["configurations"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "debugpy"))
+        .cloned()
+        .unwrap_or_else(|| panic!("a debugpy entry in {text}"));
+    assert_eq!(entry["request"], "attach", "{entry}");
+    let folder = dir.to_str().expect("utf-8 path");
+    let mapping = entry["pathMappings"][0].clone();
+    let connect = format!(
+        "{}:{}",
+        entry["connect"]["host"].as_str().expect("host"),
+        entry["connect"]["port"]
+    );
+    (
+        connect,
+        json!({
+            "localRoot": mapping["localRoot"].as_str().expect("localRoot").replace("${workspaceFolder}", folder),
+            "remoteRoot": mapping["remoteRoot"],
+        }),
+    )
+}
+
+/// A running `devloop up -o json` and its events.
+struct Up {
+    child: Child,
+    events: mpsc::Receiver<Json>,
+    seen: Vec<Json>,
+}
+
+impl Up {
+    fn start(dir: &Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
+        let mut child = devloop(dir)
+            .args(["up", "-o", "json"])
+            .args(extra)
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+            .env("DEVLOOP_REGISTRY", world.var("DEVLOOP_WORLD_REGISTRY"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("devloop up starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let event: Json = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event: {line}: {e}"));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Up {
+            child,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    fn next(&mut self, names: &[&str], within: Duration) -> Json {
+        self.try_next(names, within)
+            .unwrap_or_else(|| panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen))
+    }
+
+    fn try_next(&mut self, names: &[&str], within: Duration) -> Option<Json> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.events.recv_timeout(left).ok()?;
+            self.seen.push(event.clone());
+            if names.iter().any(|n| event["event"] == *n) {
+                return Some(event);
+            }
+        }
+    }
+
+    fn finished(&mut self, within: Duration) {
+        let done = self.next(&["iteration_finished", "iteration_failed"], within);
+        assert_eq!(done["event"], "iteration_finished", "{done}");
+    }
+
+    /// Every event seen so far fits docs/events.schema.json.
+    fn validate(&self) {
+        let schema = crate::events_schema::schema();
+        for event in &self.seen {
+            let problems = crate::events_schema::problems(&schema, event);
+            assert!(problems.is_empty(), "{event}: {problems:?}");
+        }
+    }
+
+    fn address(&self, event: &str) -> String {
+        self.seen
+            .iter()
+            .find(|e| e["event"] == event)
+            .and_then(|e| e["local_address"].as_str())
+            .unwrap_or_else(|| panic!("a {event} event in {:#?}", self.seen))
+            .to_owned()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` through devloop's forward: the body, or `None`.
+fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+fn answers(address: &str, want: &str, within: Duration) -> Result<Duration, Option<String>> {
+    let started = Instant::now();
+    let mut last = None;
+    while started.elapsed() < within {
+        last = get(address, "/", Duration::from_secs(5));
+        if last.as_deref().is_some_and(|b| b.contains(want)) {
+            return Ok(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(last)
+}
+
+/// VS Code's attach sequence with the launch.json mapping; `breakpoint`
+/// sets one on the handler line of `server.py`.
+fn attach(address: &str, mapping: &Json, breakpoint: bool) -> Dap {
+    let mut dap = Dap::connect(address, Duration::from_secs(30));
+    let attach = dap.send(
+        "attach",
+        &json!({ "pathMappings": [mapping], "justMyCode": false }),
+    );
+    dap.event("initialized", Duration::from_secs(20));
+    if breakpoint {
+        let file = format!("{}/server.py", mapping["localRoot"].as_str().expect("root"));
+        let set = dap.request(
+            "setBreakpoints",
+            &json!({ "source": { "path": file }, "breakpoints": [{ "line": HIT_LINE }] }),
+        );
+        assert_eq!(set["body"]["breakpoints"][0]["verified"], true, "{set}");
+    }
+    dap.request("configurationDone", &json!({}));
+    dap.wait(
+        |m| m["type"] == "response" && m["request_seq"] == attach,
+        "attach response",
+        Duration::from_secs(20),
+    );
+    dap
+}
+
+/// A request for `/hit` stops at the breakpoint, at `server.py`'s handler
+/// line as the editor names it; continuing completes it with `answer`.
+fn hit_breakpoint(dap: &mut Dap, app: &str, mapping: &Json, answer: &str) {
+    let app = app.to_owned();
+    let request = std::thread::spawn(move || get(&app, "/hit", Duration::from_secs(40)));
+    let stopped = dap.event("stopped", Duration::from_secs(30));
+    assert_eq!(stopped["body"]["reason"], "breakpoint", "{stopped}");
+    let thread = stopped["body"]["threadId"].clone();
+    let trace = dap.request("stackTrace", &json!({ "threadId": thread, "levels": 1 }));
+    let frame = &trace["body"]["stackFrames"][0];
+    let file = format!("{}/server.py", mapping["localRoot"].as_str().expect("root"));
+    assert_eq!(frame["source"]["path"], json!(file), "{frame}");
+    assert_eq!(frame["line"], HIT_LINE, "{frame}");
+    assert!(
+        !request.is_finished(),
+        "the request waits at the breakpoint"
+    );
+    dap.request("continue", &json!({ "threadId": thread }));
+    let body = request.join().expect("join");
+    assert_eq!(body.as_deref(), Some(format!("{answer} hit").as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_debug_python_breakpoints_hit_through_the_forward_before_and_after_a_rebuild() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let (dir, port) = scaffold("dbg-py", "v1");
+    let (connect, mapping) = launch_entry(dir.path());
+    assert_eq!(mapping["remoteRoot"], "/app");
+    let mut up =
+        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    let debugger = tokio::task::block_in_place(|| up.next(&["debugger"], Duration::from_secs(30)));
+    assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        (
+            &debugger["runtime"],
+            &debugger["debugger"],
+            &debugger["container_port"]
+        ),
+        (&json!("python"), &json!("debugpy"), &json!(5678))
+    );
+    let started = Instant::now();
+    tokio::task::block_in_place(|| up.finished(Duration::from_secs(150)));
+    eprintln!(
+        "first debug deploy: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let app = up.address("forward");
+    let debug = up.address("debugger");
+    assert_eq!(
+        debug, connect,
+        "launch.json attaches where devloop forwards"
+    );
+    tokio::task::block_in_place(|| {
+        answers(&app, "v1", Duration::from_secs(30)).expect("v1 answers");
+        let mut dap = attach(&debug, &mapping, true);
+        hit_breakpoint(&mut dap, &app, &mapping, "v1");
+        drop(dap);
+
+        // A rebuild: the same local port attaches to the new pod, and the
+        // breakpoint hits in the new code.
+        std::fs::write(dir.path().join("server.py"), python_app("v2")).expect("edit");
+        up.finished(Duration::from_secs(90));
+        answers(&app, "v2", Duration::from_secs(30)).expect("v2 answers");
+        let started = Instant::now();
+        let mut dap = attach(&debug, &mapping, true);
+        eprintln!(
+            "re-attach after the rebuild: {:.2}s",
+            started.elapsed().as_secs_f64()
+        );
+        hit_breakpoint(&mut dap, &app, &mapping, "v2");
+    });
+    up.validate();
+    // The pod runs the debug shape: one replica, Skaffold's annotation.
+    let pods = cluster.ready_pods("dbg-py-dev", "dbg-py").await;
+    assert_eq!(pods.len(), 1);
+    let annotation = pods[0]
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("debug.cloud.google.com/config"))
+        .expect("the debug annotation");
+    let annotation: Json = serde_json::from_str(annotation).expect("JSON");
+    assert_eq!(annotation["dbg-py"]["ports"]["dap"], 5678, "{annotation}");
+    assert_eq!(annotation["dbg-py"]["runtime"], "python", "{annotation}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_debug_wait_for_debugger_holds_start_up_and_rebuilds_wait_while_attached() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(&world).await;
+    let (dir, _port) = scaffold("dbw-py", "v1");
+    let (_, mapping) = launch_entry(dir.path());
+    let flags = ["--debug", "--wait-for-debugger", "--hold-while-attached"];
+    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &flags));
+    tokio::task::block_in_place(|| {
+        let debugger = up.next(&["debugger"], Duration::from_secs(30));
+        assert_eq!(debugger["waiting"], true, "{debugger}");
+        // The rollout succeeds while the app waits for its debugger.
+        up.finished(Duration::from_secs(150));
+        let app = up.address("forward");
+        let debug = up.address("debugger");
+        assert_eq!(
+            get(&app, "/", Duration::from_secs(3)),
+            None,
+            "the app must not serve before a debugger attaches"
+        );
+        let dap = attach(&debug, &mapping, false);
+        let took = answers(&app, "v1", Duration::from_secs(30)).expect("v1 after attach");
+        eprintln!("attach to first answer: {:.2}s", took.as_secs_f64());
+
+        // A change while attached waits for the debugger to detach.
+        std::fs::write(dir.path().join("server.py"), python_app("v2")).expect("edit");
+        up.next(&["iteration_started"], Duration::from_secs(20));
+        let early = up.try_next(
+            &["stage_finished", "iteration_finished"],
+            Duration::from_secs(4),
+        );
+        assert!(early.is_none(), "held while attached, yet: {early:?}");
+        assert!(get(&app, "/", Duration::from_secs(5)).is_some_and(|b| b.contains("v1")));
+        drop(dap);
+        up.finished(Duration::from_secs(90));
+        // The new pod waits for the debugger again, on the same local port.
+        let _dap = attach(&debug, &mapping, false);
+        answers(&app, "v2", Duration::from_secs(30)).expect("v2 after re-attach");
+    });
+    up.validate();
+}
