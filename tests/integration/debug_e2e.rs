@@ -3,6 +3,7 @@
 //! forwarded port by a real DAP client, as VS Code would with the
 //! configuration `devloop init` wrote to `.vscode/launch.json`.
 
+mod cdp;
 mod dap;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -29,30 +30,36 @@ fn python_app(answer: &str) -> String {
 
 /// A scaffolded python app whose debugger is pinned to a free local port.
 fn scaffold(name: &str, answer: &str) -> (tempfile::TempDir, u16) {
-    let dir = temp_repo(
-        &format!("{name}-"),
+    scaffold_files(
+        name,
         &[("server.py", &python_app(answer)), ("requirements.txt", "")],
-    );
+        5678,
+    )
+}
+
+/// A scaffolded app of `files`; its debugger (`default` port in the
+/// container) is pinned to a free local port in devloop.toml and launch.json.
+fn scaffold_files(name: &str, files: &[(&str, &str)], default: u16) -> (tempfile::TempDir, u16) {
+    let dir = temp_repo(&format!("{name}-"), files);
     let out = crate::support::run(devloop(dir.path()).args(["init", "--yes", "--name", name]));
     assert_eq!(out.code, 0, "init: {}", out.stderr);
     let toml = std::fs::read_to_string(dir.path().join("devloop.toml")).expect("devloop.toml");
-    assert!(toml.contains("[debug]\nport = 5678"), "{toml}");
-    // Tests run in parallel: pin a free port instead of debugpy's 5678.
+    let pinned = format!("[debug]\nport = {default}");
+    assert!(toml.contains(&pinned), "{toml}");
+    // Tests run in parallel: pin a free port instead of the usual one.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let toml = toml.replace("[debug]\nport = 5678", &format!("[debug]\nport = {port}"));
+    let toml = toml.replace(&pinned, &format!("[debug]\nport = {port}"));
     std::fs::write(dir.path().join("devloop.toml"), toml).expect("write devloop.toml");
     // ... and in launch.json, as a user moving the port would.
     let launch = dir.path().join(".vscode/launch.json");
     let text = std::fs::read_to_string(&launch).expect("launch.json");
-    assert!(text.contains("\"port\": 5678"), "{text}");
-    std::fs::write(
-        &launch,
-        text.replace("\"port\": 5678", &format!("\"port\": {port}")),
-    )
-    .expect("write launch.json");
+    let entry = format!("\"port\": {default}");
+    assert!(text.contains(&entry), "{text}");
+    std::fs::write(&launch, text.replace(&entry, &format!("\"port\": {port}")))
+        .expect("write launch.json");
     (dir, port)
 }
 
@@ -353,6 +360,108 @@ async fn e2e_debug_wait_for_debugger_holds_start_up_and_rebuilds_wait_while_atta
         // The new pod waits for the debugger again, on the same local port.
         let _dap = attach(&debug, &mapping, false);
         answers(&app, "v2", Duration::from_secs(30)).expect("v2 after re-attach");
+    });
+    up.validate();
+}
+
+fn node_app(answer: &str) -> String {
+    format!(
+        "const http = require('http');\nconst port = process.env.PORT || 3000;\nhttp.createServer((req, res) => {{\n  let answer = '{answer}';\n  if (req.url === '/hit') {{\n    answer = answer + ' hit';\n  }}\n  res.end(answer);\n}}).listen(port);\n"
+    )
+}
+
+/// The line (0-based, as the inspector counts) only `/hit` runs.
+const NODE_HIT_LINE: i64 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_debug_node_inspector_pauses_at_a_breakpoint_through_the_forward() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &["node:22-slim"]);
+    let cluster = Cluster::start(&world).await;
+    let (dir, port) = scaffold_files(
+        "dbg-js",
+        &[
+            (
+                "package.json",
+                "{\n  \"name\": \"hello\",\n  \"version\": \"1.0.0\",\n  \"main\": \"server.js\"\n}\n",
+            ),
+            ("server.js", &node_app("node one")),
+        ],
+        9229,
+    );
+    let mut up =
+        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    tokio::task::block_in_place(|| {
+        let debugger = up.next(&["debugger"], Duration::from_secs(30));
+        assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
+        assert_eq!(
+            (&debugger["runtime"], &debugger["debugger"]),
+            (&json!("nodejs"), &json!("node"))
+        );
+        up.finished(Duration::from_secs(150));
+        let app = up.address("forward");
+        let debug = up.address("debugger");
+        answers(&app, "node one", Duration::from_secs(30)).expect("the app answers");
+        let started = Instant::now();
+        let targets = loop {
+            if let Some(list) = cdp::http_get(&debug, "/json/list") {
+                break list;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no /json/list; the pod said {:#?}",
+                up.seen
+                    .iter()
+                    .filter(|e| e["event"] == "log")
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        let targets: Json = serde_json::from_str(&targets).expect("/json/list is JSON");
+        let ws = targets[0]["webSocketDebuggerUrl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a target in {targets}"));
+        let path = ws
+            .strip_prefix("ws://")
+            .and_then(|r| r.find('/').map(|i| &r[i..]))
+            .expect("a ws:// URL");
+        let mut cdp = cdp::Cdp::open(&debug, path);
+        cdp.call("Debugger.enable", &json!({}));
+        let set = cdp.call(
+            "Debugger.setBreakpointByUrl",
+            &json!({ "url": "file:///app/server.js", "lineNumber": NODE_HIT_LINE }),
+        );
+        assert!(
+            set["locations"].as_array().is_some_and(|l| !l.is_empty()),
+            "the breakpoint resolves in the running script: {set}"
+        );
+        let request = {
+            let app = app.clone();
+            std::thread::spawn(move || get(&app, "/hit", Duration::from_secs(40)))
+        };
+        let paused = cdp.wait(
+            |m| m["method"] == "Debugger.paused",
+            "Debugger.paused",
+            Duration::from_secs(30),
+        );
+        let frame = &paused["params"]["callFrames"][0];
+        assert_eq!(frame["location"]["lineNumber"], NODE_HIT_LINE, "{frame}");
+        // The breakpoint set by server.js's URL is the one hit, in that script.
+        assert_eq!(
+            paused["params"]["hitBreakpoints"][0], set["breakpointId"],
+            "{paused}"
+        );
+        assert_eq!(
+            frame["location"]["scriptId"],
+            set["locations"][0]["scriptId"]
+        );
+        assert!(
+            !request.is_finished(),
+            "the request waits at the breakpoint"
+        );
+        cdp.call("Debugger.resume", &json!({}));
+        let body = request.join().expect("join");
+        assert_eq!(body.as_deref(), Some("node one hit"));
     });
     up.validate();
 }
