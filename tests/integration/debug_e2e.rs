@@ -5,6 +5,7 @@
 
 mod cdp;
 mod dap;
+mod delve;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
@@ -462,6 +463,71 @@ async fn e2e_debug_node_inspector_pauses_at_a_breakpoint_through_the_forward() {
         cdp.call("Debugger.resume", &json!({}));
         let body = request.join().expect("join");
         assert_eq!(body.as_deref(), Some("node one hit"));
+    });
+    up.validate();
+}
+
+fn go_app(answer: &str) -> String {
+    format!(
+        "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() {{\n\tport := os.Getenv(\"PORT\")\n\tif port == \"\" {{\n\t\tport = \"8080\"\n\t}}\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) {{\n\t\tanswer := \"{answer}\"\n\t\tif r.URL.Path == \"/hit\" {{\n\t\t\tanswer = answer + \" hit\"\n\t\t}}\n\t\tfmt.Fprint(w, answer)\n\t}})\n\thttp.ListenAndServe(\":\"+port, nil)\n}}\n"
+    )
+}
+
+/// The handler line of `main.go` only `/hit` runs.
+const GO_HIT_LINE: i64 = 17;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_debug_go_delve_stops_at_a_breakpoint_through_the_forward() {
+    let Some(world) = World::get() else { return };
+    standins(&world, &["golang:1.24", "debian:bookworm-slim"]);
+    let cluster = Cluster::start(&world).await;
+    let (dir, port) = scaffold_files(
+        "dbg-go",
+        &[
+            ("go.mod", "module example.com/hello\n\ngo 1.19\n"),
+            ("main.go", &go_app("go one")),
+        ],
+        2345,
+    );
+    let mut up =
+        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    tokio::task::block_in_place(|| {
+        let debugger = up.next(&["debugger"], Duration::from_secs(30));
+        assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
+        assert_eq!(
+            (&debugger["runtime"], &debugger["debugger"]),
+            (&json!("go"), &json!("delve"))
+        );
+        up.finished(Duration::from_mins(4));
+        let app = up.address("forward");
+        let debug = up.address("debugger");
+        answers(&app, "go one", Duration::from_secs(30)).expect("the app answers");
+        let mut dlv = delve::Delve::connect(&debug, Duration::from_secs(30));
+        dlv.call("RPCServer.Command", &json!({ "name": "halt" }));
+        let set = dlv.call(
+            "RPCServer.CreateBreakpoint",
+            &json!({ "Breakpoint": { "file": "/src/main.go", "line": GO_HIT_LINE } }),
+        );
+        assert_eq!(set["Breakpoint"]["line"], GO_HIT_LINE, "{set}");
+        let resumed = dlv.send("RPCServer.Command", &json!({ "name": "continue" }));
+        let request = {
+            let app = app.clone();
+            std::thread::spawn(move || get(&app, "/hit", Duration::from_secs(40)))
+        };
+        let state = dlv.answer(resumed).expect("stopped");
+        let thread = &state["State"]["currentThread"];
+        assert_eq!(
+            (&thread["file"], &thread["line"]),
+            (&json!("/src/main.go"), &json!(GO_HIT_LINE)),
+            "{state}"
+        );
+        assert!(
+            !request.is_finished(),
+            "the request waits at the breakpoint"
+        );
+        dlv.send("RPCServer.Command", &json!({ "name": "continue" }));
+        let body = request.join().expect("join");
+        assert_eq!(body.as_deref(), Some("go one hit"));
     });
     up.validate();
 }
