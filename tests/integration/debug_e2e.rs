@@ -467,14 +467,51 @@ async fn e2e_debug_node_inspector_pauses_at_a_breakpoint_through_the_forward() {
     up.validate();
 }
 
+/// A server on the `net` package alone: `net/http` (and TLS with it)
+/// would be compiled from scratch, unoptimised, on every debug build.
 fn go_app(answer: &str) -> String {
-    format!(
-        "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() {{\n\tport := os.Getenv(\"PORT\")\n\tif port == \"\" {{\n\t\tport = \"8080\"\n\t}}\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) {{\n\t\tanswer := \"{answer}\"\n\t\tif r.URL.Path == \"/hit\" {{\n\t\t\tanswer = answer + \" hit\"\n\t\t}}\n\t\tfmt.Fprint(w, answer)\n\t}})\n\thttp.ListenAndServe(\":\"+port, nil)\n}}\n"
-    )
+    r#"package main
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		panic(err)
+	}
+	for {
+		conn, err := ln.Accept()
+		if err == nil {
+			go serve(conn)
+		}
+	}
+}
+
+func serve(conn net.Conn) {
+	defer conn.Close()
+	request, _ := bufio.NewReader(conn).ReadString('\n')
+	answer := "ANSWER"
+	if strings.Contains(request, " /hit ") {
+		answer = answer + " hit"
+	}
+	conn.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: " + strconv.Itoa(len(answer)) + "\r\n\r\n" + answer))
+}
+"#
+    .replace("ANSWER", answer)
 }
 
 /// The handler line of `main.go` only `/hit` runs.
-const GO_HIT_LINE: i64 = 17;
+const GO_HIT_LINE: i64 = 33;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_debug_go_delve_stops_at_a_breakpoint_through_the_forward() {
