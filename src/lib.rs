@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod context;
+pub mod debug;
 pub mod deploy;
 pub mod detect;
 pub mod error;

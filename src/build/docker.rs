@@ -12,6 +12,7 @@
 //! classic builder builds every Dockerfile devloop scaffolds.
 
 pub mod endpoint;
+mod inspect;
 mod load;
 pub mod progress;
 mod prune;
@@ -26,6 +27,7 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
 pub use endpoint::Endpoint;
+pub use inspect::ImageConfig;
 
 use super::context::{BuildContext, Summary};
 use super::registry::{self, Credentials};

@@ -44,6 +44,22 @@ pub struct UpArgs {
     /// Show only log lines newer than this (e.g. 10s, 5m); default: all
     #[arg(long, value_name = "DURATION", value_parser = super::duration::parse)]
     pub since: Option<Duration>,
+    #[command(flatten)]
+    pub debug: DebugFlags,
+}
+
+/// `devloop up --debug` and its companions.
+#[derive(Debug, Args)]
+pub struct DebugFlags {
+    /// Run the apps under their debugger and forward its port (devloop.toml `[debug] port`)
+    #[arg(long)]
+    pub debug: bool,
+    /// With --debug: hold rebuilds while a debugger is attached
+    #[arg(long, requires = "debug")]
+    pub hold_while_attached: bool,
+    /// With --debug: start the app paused until a debugger attaches
+    #[arg(long, requires = "debug")]
+    pub wait_for_debugger: bool,
 }
 
 pub fn run(args: &UpArgs, ctx: &Context) -> Result<()> {
@@ -66,14 +82,14 @@ pub fn run(args: &UpArgs, ctx: &Context) -> Result<()> {
 async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> {
     let apps = config.select(args.apps.app.as_deref())?;
     let cluster = args.cluster.connect(ctx, config, &apps).await?;
-    let stages = Pipeline::connect(
+    let mut stages = Pipeline::connect(
         cluster.clone(),
         &|key: &str| ctx.env(key),
         args.deploy.options(false),
         true,
     )
     .await?;
-    let files = app_files(&apps)?;
+    let files = app_files(&apps, args.debug.debug)?;
     // One pod watch per app, shared by its forwards and its logs.
     let pods: Vec<PodsRx> = apps
         .iter()
@@ -81,6 +97,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         .collect();
     let mut forwards = tokio::task::JoinSet::new();
     let bound = bind_forwards(ctx, &cluster, &apps, &pods, &mut forwards).await?;
+    let attached = start_debug(args, ctx, &cluster, &apps, &mut stages, &mut forwards).await?;
     let config_file = config.file.clone();
     let roots = layout::roots(&config.root, &files);
     let ignore_files = files.clone();
@@ -116,10 +133,11 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     );
     let up_stages =
         UpStages::new(&stages, apps.clone(), &files).with_state_file(state_path.clone());
+    let held = crate::debug::hold::Hold::new(&up_stages, attached);
     let looped = run::run(
         &ctx.printer,
         &loop_apps,
-        &up_stages,
+        &held,
         changes,
         Plan::Rebuild {
             trigger: Vec::new(),
@@ -261,13 +279,44 @@ async fn follow_logs(
     logs::follow(&ctx.printer, cluster.client.clone(), targets, since).await;
 }
 
+/// `--debug`: the apps' debugger data and forwards; returns the debugger
+/// connections to hold rebuilds on (`--hold-while-attached`; else none).
+async fn start_debug(
+    args: &UpArgs,
+    ctx: &Context,
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+    stages: &mut Pipeline,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<std::collections::HashMap<String, tokio::sync::watch::Receiver<usize>>> {
+    if !args.debug.debug {
+        return Ok(std::collections::HashMap::new());
+    }
+    let packs = super::packs::load(ctx)?;
+    let started = crate::debug::session::start(
+        &ctx.printer,
+        &packs,
+        cluster,
+        apps,
+        args.debug.wait_for_debugger,
+        tasks,
+    )
+    .await?;
+    stages.debug = Some(started.settings);
+    Ok(if args.debug.hold_while_attached {
+        started.attached
+    } else {
+        std::collections::HashMap::new()
+    })
+}
+
 /// The label selector of an app's pods: the chart's release label.
 fn selector(app: &crate::config::AppConfig) -> String {
     format!("app.kubernetes.io/instance={}", app.name.value)
 }
 
-fn app_files(apps: &[&crate::config::AppConfig]) -> Result<Vec<AppFiles>> {
-    apps.iter().map(|app| AppFiles::new(app)).collect()
+fn app_files(apps: &[&crate::config::AppConfig], debug: bool) -> Result<Vec<AppFiles>> {
+    apps.iter().map(|app| AppFiles::new(app, debug)).collect()
 }
 
 /// Tells `devloop status` about this session; returns the file's path.

@@ -35,7 +35,9 @@ pub struct RunRule {
     pub command: Vec<String>,
 }
 
-/// `[debug]`: the debugger runtime of the pack.
+/// `[debug]`: the debugger runtime of the pack, and how `devloop up --debug`
+/// starts the app under it (see `packs/README.md`). Only data: the generic
+/// mechanism lives in `crate::debug`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Debug {
@@ -43,12 +45,42 @@ pub struct Debug {
     pub runtime: String,
     /// The debugger's port in the container, and the default pinned local port.
     pub port: u16,
-    /// The command that starts the app under the debugger (placeholders as in `[[run]]`).
+    /// Skaffold's runtime word in the `debug.cloud.google.com/config`
+    /// annotation (`python`, `nodejs`, `go`, `jvm`).
+    #[serde(default)]
+    pub annotation: String,
+    /// The name of the debug container port (`dap`, `devtools`, `dlv`, `jdwp`).
+    #[serde(default)]
+    pub port_name: String,
+    /// Globs on the base name of the program the image runs that the
+    /// `command` template applies to; empty: the command is kept.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Programs replaced before matching (a console script by its module:
+    /// `flask = ["python", "-m", "flask"]`).
+    #[serde(default)]
+    pub rewrite: BTreeMap<String, Vec<String>>,
+    /// The debug command: `{program}`, `{args}` (the program's arguments,
+    /// spliced), `{port}`.
     #[serde(default)]
     pub command: Vec<String>,
-    /// Environment for the debug run.
+    /// The command with `--wait-for-debugger` (default: `command`).
+    #[serde(default)]
+    pub wait_command: Vec<String>,
+    /// Environment for the debug run; `${NAME}` is the variable's value
+    /// in the container or image (for lists such as `PYTHONPATH`).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Environment with `--wait-for-debugger` (default: `env`).
+    #[serde(default)]
+    pub wait_env: BTreeMap<String, String>,
+    /// Build args of a debug build (Go: `GCFLAGS = "all=-N -l"`).
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    /// A Dockerfile of the pack whose image holds the debugger under
+    /// `/dbg`; an init container copies it into the pod at `/devloop-debug`.
+    #[serde(default)]
+    pub support: Option<String>,
 }
 
 /// `[probe]`: how the chart's probes check the app.

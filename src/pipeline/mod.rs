@@ -7,6 +7,7 @@
 //! the stage's error, the revision is recorded `failed`, and what was
 //! serving keeps serving.
 
+mod debug;
 pub mod image;
 mod parts;
 pub mod stored;
@@ -66,6 +67,11 @@ pub struct Pipeline {
     builder: Option<DockerBuilder>,
     docker_config: std::path::PathBuf,
     pub options: Options,
+    /// `devloop up --debug`: how each app runs under its debugger.
+    pub debug: Option<Arc<crate::debug::Settings>>,
+    /// Support images built this session, by pack.
+    debug_support:
+        std::sync::Mutex<std::collections::HashMap<String, crate::debug::transform::Support>>,
 }
 
 impl Pipeline {
@@ -92,25 +98,21 @@ impl Pipeline {
             builder,
             docker_config: crate::build::registry::docker_config_dir(env),
             options,
+            debug: None,
+            debug_support: std::sync::Mutex::default(),
         })
     }
 
     /// Builds the app's image and makes it reachable by the cluster.
     pub async fn build(&self, app: &AppConfig, reporter: Reporter<'_>) -> Result<BuildResult> {
-        let delivery = delivery(DeliveryInputs {
-            kube_context: Some(&self.cluster.context),
-            registry: app.registry.value.as_deref(),
-            hosting_registry: self.hosting.as_ref(),
-            push: self.options.push,
-        })?;
         let request = BuildRequest {
             app: app.name.value.clone(),
             context: app.path.value.clone(),
             dockerfile: "Dockerfile".to_owned(),
             image: app.image.value.clone(),
-            build_args: std::collections::BTreeMap::new(),
+            build_args: self.build_args(app),
             target: None,
-            delivery,
+            delivery: self.delivery(app)?,
             keep_images: app.keep_images.value,
         };
         let builder = self
@@ -137,6 +139,16 @@ impl Pipeline {
             .as_ref()
             .ok_or_else(|| Error::Internal("the pipeline has no engine".to_owned()))?;
         Ok(builder.image_command(&image.local).await?)
+    }
+
+    /// Where the app's images go (push, load or nothing).
+    fn delivery(&self, app: &AppConfig) -> Result<crate::build::Delivery> {
+        Ok(delivery(DeliveryInputs {
+            kube_context: Some(&self.cluster.context),
+            registry: app.registry.value.as_deref(),
+            hosting_registry: self.hosting.as_ref(),
+            push: self.options.push,
+        })?)
     }
 
     /// Renders, records, applies and waits for `image` of `app`.
@@ -176,7 +188,7 @@ impl Pipeline {
         let (chart, vals) = load_values(app, &overrides).await?;
         let digest = inputs::digest(&app.chart.value, &vals.merged, &image.reference)
             .map_err(|e| Error::io("cannot read", app.chart.value.display(), e))?;
-        let label = digest.trim_start_matches("sha256:")[..40].to_owned();
+        let label = self.debug_label(app, digest.trim_start_matches("sha256:")[..40].to_owned());
         if !self.options.force
             && let Some(last) = history.iter().max_by_key(|r| r.version)
             && last.status() == Status::Deployed
@@ -186,8 +198,10 @@ impl Pipeline {
                 revision: last.version,
             });
         }
-        let rendered = self
+        let mut rendered = self
             .render(&chart, &vals.merged, &target, plan.version, plan.install)
+            .await?;
+        self.debug_transform(app, image, &mut rendered, reporter)
             .await?;
         reporter.stage(Stage::Render, started.elapsed(), None);
         let mut record = release::Release::new(&NewRelease {

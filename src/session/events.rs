@@ -114,6 +114,18 @@ pub enum Event {
         container_port: u16,
         local_address: String,
     },
+    /// `up --debug`: the app's debugger listens on `local_address`.
+    Debugger {
+        app: String,
+        /// The pack's language runtime (`python`, `nodejs`, `go`, `jvm`).
+        runtime: String,
+        /// The debugger (`debugpy`, `node`, `delve`, `jdwp`), as launch.json's entry names it.
+        debugger: String,
+        container_port: u16,
+        local_address: String,
+        /// `--wait-for-debugger`: the app starts once a debugger attaches.
+        waiting: bool,
+    },
     Pod {
         app: String,
         pod: String,

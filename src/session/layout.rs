@@ -30,8 +30,15 @@ pub struct AppFiles {
 impl AppFiles {
     /// The files of `app`, with its sync rules (devloop.toml's, else its
     /// pack's).
-    pub fn new(app: &AppConfig) -> Result<AppFiles> {
-        let (specs, source) = crate::sync::rules_for(app.sync.value.as_deref(), &app.path.value);
+    /// With `debug`, rules that restart the app's process are left out: the
+    /// debugger owns that process (a restart would drop the editor's
+    /// session), so those files rebuild and the debugger re-attaches.
+    pub fn new(app: &AppConfig, debug: bool) -> Result<AppFiles> {
+        let (mut specs, source) =
+            crate::sync::rules_for(app.sync.value.as_deref(), &app.path.value);
+        if debug {
+            specs.retain(|s| s.reload != crate::sync::rules::Reload::Restart);
+        }
         let rules = Rules::compile(&specs)
             .map_err(|message| crate::error::Error::Internal(format!("{source}: {message}")))?;
         Ok(AppFiles {

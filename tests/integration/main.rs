@@ -10,6 +10,7 @@ mod chart;
 mod chart_parity;
 mod cli;
 mod cluster;
+mod debug_e2e;
 mod deploy_apply;
 mod deploy_e2e;
 mod deploy_failures;

@@ -1,0 +1,196 @@
+//! `devloop up --debug` end to end: a python app in the simulator under
+//! debugpy (injected from devloop's support image), debugged through the
+//! forwarded port by a real DAP client, as VS Code would with the
+//! configuration `devloop init` wrote to `.vscode/launch.json`.
+mod cdp;
+mod dap;
+mod delve;
+mod go;
+mod jvm;
+mod node;
+mod python;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+
+use crate::cluster::Cluster;
+use crate::support::{World, devloop, temp_repo};
+
+/// A scaffolded app of `files`; its debugger (`default` port in the
+/// container) is pinned to a free local port in devloop.toml and launch.json.
+pub fn scaffold_files(
+    name: &str,
+    files: &[(&str, &str)],
+    default: u16,
+) -> (tempfile::TempDir, u16) {
+    let dir = temp_repo(&format!("{name}-"), files);
+    let out = crate::support::run(devloop(dir.path()).args(["init", "--yes", "--name", name]));
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+    let toml = std::fs::read_to_string(dir.path().join("devloop.toml")).expect("devloop.toml");
+    let pinned = format!("[debug]\nport = {default}");
+    assert!(toml.contains(&pinned), "{toml}");
+    // Tests run in parallel: pin a free port instead of the usual one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let toml = toml.replace(&pinned, &format!("[debug]\nport = {port}"));
+    std::fs::write(dir.path().join("devloop.toml"), toml).expect("write devloop.toml");
+    // ... and in launch.json, as a user moving the port would.
+    let launch = dir.path().join(".vscode/launch.json");
+    let text = std::fs::read_to_string(&launch).expect("launch.json");
+    let entry = format!("\"port\": {default}");
+    assert!(text.contains(&entry), "{text}");
+    std::fs::write(&launch, text.replace(&entry, &format!("\"port\": {port}")))
+        .expect("write launch.json");
+    (dir, port)
+}
+
+/// The launch.json entry init wrote: where it connects and its path
+/// mapping, with `${workspaceFolder}` as VS Code fills it.
+pub fn launch_entry(dir: &Path) -> (String, Json) {
+    let text =
+        std::fs::read_to_string(dir.join(".vscode/launch.json")).expect(".vscode/launch.json");
+    // launch.json is JSON with comments, as VS Code reads it.
+    let json: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let launch: Json = serde_json::from_str(&json).expect("launch.json is JSON with comments");
+    let entry = launch["configurations"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "debugpy"))
+        .cloned()
+        .unwrap_or_else(|| panic!("a debugpy entry in {text}"));
+    assert_eq!(entry["request"], "attach", "{entry}");
+    let folder = dir.to_str().expect("utf-8 path");
+    let mapping = entry["pathMappings"][0].clone();
+    let connect = format!(
+        "{}:{}",
+        entry["connect"]["host"].as_str().expect("host"),
+        entry["connect"]["port"]
+    );
+    (
+        connect,
+        json!({
+            "localRoot": mapping["localRoot"].as_str().expect("localRoot").replace("${workspaceFolder}", folder),
+            "remoteRoot": mapping["remoteRoot"],
+        }),
+    )
+}
+
+/// A running `devloop up -o json` and its events.
+pub struct Up {
+    child: Child,
+    events: mpsc::Receiver<Json>,
+    pub seen: Vec<Json>,
+}
+
+impl Up {
+    pub fn start(dir: &Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
+        let mut child = devloop(dir)
+            .args(["up", "-o", "json"])
+            .args(extra)
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+            .env("DEVLOOP_REGISTRY", world.var("DEVLOOP_WORLD_REGISTRY"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("devloop up starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let event: Json = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event: {line}: {e}"));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Up {
+            child,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn next(&mut self, names: &[&str], within: Duration) -> Json {
+        self.try_next(names, within)
+            .unwrap_or_else(|| panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen))
+    }
+
+    pub fn try_next(&mut self, names: &[&str], within: Duration) -> Option<Json> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.events.recv_timeout(left).ok()?;
+            self.seen.push(event.clone());
+            if names.iter().any(|n| event["event"] == *n) {
+                return Some(event);
+            }
+        }
+    }
+
+    pub fn finished(&mut self, within: Duration) {
+        let done = self.next(&["iteration_finished", "iteration_failed"], within);
+        assert_eq!(done["event"], "iteration_finished", "{done}");
+    }
+
+    /// Every event seen so far fits docs/events.schema.json.
+    pub fn validate(&self) {
+        let schema = crate::events_schema::schema();
+        for event in &self.seen {
+            let problems = crate::events_schema::problems(&schema, event);
+            assert!(problems.is_empty(), "{event}: {problems:?}");
+        }
+    }
+
+    pub fn address(&self, event: &str) -> String {
+        self.seen
+            .iter()
+            .find(|e| e["event"] == event)
+            .and_then(|e| e["local_address"].as_str())
+            .unwrap_or_else(|| panic!("a {event} event in {:#?}", self.seen))
+            .to_owned()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` through devloop's forward: the body, or `None`.
+pub fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+pub fn answers(address: &str, want: &str, within: Duration) -> Result<Duration, Option<String>> {
+    let started = Instant::now();
+    let mut last = None;
+    while started.elapsed() < within {
+        last = get(address, "/", Duration::from_secs(5));
+        if last.as_deref().is_some_and(|b| b.contains(want)) {
+            return Ok(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(last)
+}
