@@ -96,7 +96,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         .map(|a| watch_pods(cluster.client.clone(), &a.namespace.value, &selector(a)))
         .collect();
     let mut forwards = tokio::task::JoinSet::new();
-    let bound = bind_forwards(ctx, &cluster, &apps, &pods, &mut forwards).await?;
+    let bound = bind_forwards(ctx, &cluster, &apps, &files, &pods, &mut forwards).await?;
     let attached = start_debug(args, ctx, &cluster, &apps, &mut stages, &mut forwards).await?;
     let config_file = config.file.clone();
     let roots = layout::roots(&config.root, &files);
@@ -179,11 +179,12 @@ async fn bind_forwards(
     ctx: &Context,
     cluster: &crate::cluster::Cluster,
     apps: &[&crate::config::AppConfig],
+    files: &[AppFiles],
     pods: &[PodsRx],
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<Vec<Forward>> {
     let mut bound = Vec::new();
-    for (app, pods) in apps.iter().zip(pods) {
+    for ((app, files), pods) in apps.iter().zip(files).zip(pods) {
         for port in &app.ports.value {
             let listener = forward::bind(*port).await.map_err(|e| {
                 Error::usage(
@@ -221,6 +222,7 @@ async fn bind_forwards(
                 spec.clone(),
                 listener,
                 pods.clone(),
+                Some(files.gate.clone()),
             ));
             bound.push(spec);
         }

@@ -14,6 +14,7 @@
 //! never holds a client.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -26,13 +27,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::pods::{PodsRx, watch_pods};
+use super::pods::{PodView, PodsRx, watch_pods};
 use crate::config::PortSpec;
+use crate::sync::gate::Gate;
 
 /// How long a new connection waits for a ready pod (a rollout in progress).
 const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long opening the tunnel may take before the connection is dropped.
 const DIAL_DEADLINE: Duration = Duration::from_secs(5);
+/// How often a connection waiting for a pod re-checks the live-sync gate.
+const GATE_POLL: Duration = Duration::from_millis(100);
 /// How long a dial may hang before another attempt starts beside it.
 const HEDGE: Duration = Duration::from_millis(500);
 /// How long a connection may sit idle while the API does not answer.
@@ -74,15 +78,18 @@ pub async fn bind(port: PortSpec) -> std::io::Result<TcpListener> {
 /// and every connection through it), with a pod watch of its own.
 pub async fn serve(client: kube::Client, forward: Forward, listener: TcpListener) {
     let pods = watch_pods(client.clone(), &forward.namespace, &forward.selector);
-    serve_pods(client, forward, listener, pods).await;
+    serve_pods(client, forward, listener, pods, None).await;
 }
 
-/// [`serve`] with the app's shared pod watch.
+/// [`serve`] with the app's shared pod watch, and its live-sync gate: a
+/// pod that lost its synced files (a restarted container) gets no new
+/// connection until it is synced again.
 pub async fn serve_pods(
     client: kube::Client,
     forward: Forward,
     listener: TcpListener,
     pods: PodsRx,
+    gate: Option<Arc<Gate>>,
 ) {
     let api: Api<Pod> = Api::namespaced(client, &forward.namespace);
     // Owned here, so dropping the forward ends its connections too.
@@ -93,7 +100,7 @@ pub async fn serve_pods(
                 let Ok((conn, _)) = accepted else { continue };
                 let _ = conn.set_nodelay(true);
                 // A failed connection is closed; the next one tries afresh.
-                open.spawn(tunnel(api.clone(), forward.container_port, pods.clone(), conn));
+                open.spawn(tunnel(api.clone(), forward.container_port, pods.clone(), gate.clone(), conn));
             }
             Some(_) = open.join_next(), if !open.is_empty() => {}
         }
@@ -106,16 +113,25 @@ async fn dial(
     api: &Api<Pod>,
     port: u16,
     pods: &mut PodsRx,
+    gate: Option<&Gate>,
 ) -> Result<(String, Portforwarder), String> {
     let deadline = Instant::now() + READY_WAIT;
+    let admit = |p: &PodView| gate.is_none_or(|g| g.admits(&p.uid, p.main_restarts));
     loop {
-        let pod = tokio::time::timeout_at(deadline, pods.wait_for(|p| p.newest_ready().is_some()))
-            .await
-            .map_err(|_| "no ready pod".to_owned())?
-            .map_err(|_| "the session is ending".to_owned())?
-            .newest_ready()
+        let pod = pods
+            .borrow()
+            .newest_ready_where(admit)
             .map(|p| p.name.clone());
-        let Some(pod) = pod else { continue };
+        let Some(pod) = pod else {
+            if Instant::now() >= deadline {
+                return Err("no ready pod".to_owned());
+            }
+            // A new snapshot, or the gate may have opened (a re-sync).
+            if let Ok(Err(_)) = tokio::time::timeout(GATE_POLL, pods.changed()).await {
+                return Err("the session is ending".to_owned());
+            }
+            continue;
+        };
         match tokio::time::timeout(DIAL_DEADLINE, hedged(api, &pod, port)).await {
             Ok(Ok(pf)) => return Ok((pod, pf)),
             _ if Instant::now() >= deadline => return Err(format!("cannot reach {pod}")),
@@ -146,8 +162,14 @@ async fn hedged(api: &Api<Pod>, pod: &str, port: u16) -> Result<Portforwarder, k
     }
 }
 
-async fn tunnel(api: Api<Pod>, port: u16, mut pods: PodsRx, mut conn: TcpStream) {
-    let Ok((pod, mut pf)) = dial(&api, port, &mut pods).await else {
+async fn tunnel(
+    api: Api<Pod>,
+    port: u16,
+    mut pods: PodsRx,
+    gate: Option<Arc<Gate>>,
+    mut conn: TcpStream,
+) {
+    let Ok((pod, mut pf)) = dial(&api, port, &mut pods, gate.as_deref()).await else {
         return;
     };
     let Some(upstream) = pf.take_stream(port) else {

@@ -10,6 +10,7 @@ use super::plan::{AppLayout, Plan, plan};
 use crate::build::context::BuildContext;
 use crate::config::AppConfig;
 use crate::error::Result;
+use crate::sync::gate::Gate;
 use crate::sync::rules::Rules;
 
 /// One app's files, as the watcher and the planner need them.
@@ -25,12 +26,13 @@ pub struct AppFiles {
     /// How many rules, and where they come from (devloop.toml or a pack).
     pub sync_count: usize,
     pub sync_source: String,
+    /// Which pods hold the synced files (written by sync, read by forwards).
+    pub gate: Arc<Gate>,
 }
 
 impl AppFiles {
     /// The files of `app`, with its sync rules (devloop.toml's, else its
-    /// pack's).
-    /// With `debug`, rules that restart the app's process are left out: the
+    /// pack's). With `debug`, rules that restart the app's process are left out: the
     /// debugger owns that process (a restart would drop the editor's
     /// session), so those files rebuild and the debugger re-attaches.
     pub fn new(app: &AppConfig, debug: bool) -> Result<AppFiles> {
@@ -50,6 +52,7 @@ impl AppFiles {
             sync: Arc::new(rules),
             sync_count: specs.len(),
             sync_source: source,
+            gate: Gate::new(),
         })
     }
 
@@ -154,6 +157,7 @@ mod tests {
             ),
             sync_count: 1,
             sync_source: "test".into(),
+            gate: Gate::new(),
         }];
         let config = root.join("devloop.toml");
         let ignored = |p: &Path, d| ignored(&apps, Some(&config), p, d);

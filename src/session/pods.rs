@@ -41,6 +41,10 @@ pub struct ContainerView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodView {
     pub name: String,
+    pub uid: String,
+    /// The pod's first container (the app's, in devloop's charts) and how
+    /// often it restarted: the instance live sync tracks.
+    pub main_restarts: i32,
     pub created: Option<Timestamp>,
     pub ready: bool,
     pub terminating: bool,
@@ -61,9 +65,14 @@ impl Pods {
     /// The newest ready pod that is not terminating: where a new
     /// connection goes.
     pub fn newest_ready(&self) -> Option<&PodView> {
+        self.newest_ready_where(|_| true)
+    }
+
+    /// [`Pods::newest_ready`] among the pods `admit` lets through.
+    pub fn newest_ready_where(&self, admit: impl Fn(&PodView) -> bool) -> Option<&PodView> {
         self.pods
             .values()
-            .filter(|p| p.ready && !p.terminating)
+            .filter(|p| p.ready && !p.terminating && admit(p))
             .max_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)))
     }
 
@@ -172,7 +181,7 @@ fn view(pod: &Pod) -> Option<PodView> {
     let ready = status
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let containers = status
+    let containers: Vec<ContainerView> = status
         .and_then(|s| s.container_statuses.as_ref())
         .map(|statuses| {
             statuses
@@ -185,8 +194,19 @@ fn view(pod: &Pod) -> Option<PodView> {
                 .collect()
         })
         .unwrap_or_default();
+    let main = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .map(|c| &c.name);
+    let main_restarts = containers
+        .iter()
+        .find(|c| Some(&c.name) == main)
+        .map_or(0, |c| c.restarts);
     Some(PodView {
         name,
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        main_restarts,
         created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
         ready,
         terminating: pod.metadata.deletion_timestamp.is_some(),
@@ -206,6 +226,8 @@ mod tests {
     fn pod(name: &str, secs: i64, ready: bool, template: &str) -> PodView {
         PodView {
             name: name.to_owned(),
+            uid: format!("uid-{name}"),
+            main_restarts: 0,
             created: Timestamp::from_second(secs).ok(),
             ready,
             terminating: false,

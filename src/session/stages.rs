@@ -60,6 +60,7 @@ impl<'a> UpStages<'a> {
                     f.context.clone(),
                     (*f.sync).clone(),
                     f.sync_count,
+                    f.gate.clone(),
                 );
                 Some((f.name.clone(), tokio::sync::Mutex::new(sync)))
             })

@@ -11,11 +11,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
+use super::gate::Gate;
 use super::rules::{Reload, Rules};
 use super::supervise;
 use super::transport::{self, Container, Copy, SyncError};
@@ -51,6 +53,8 @@ pub struct AppSync {
     disabled: Option<String>,
     files: usize,
     last: Option<String>,
+    /// What the forwards read: which pods hold the synced files.
+    gate: Arc<Gate>,
 }
 
 /// A set of changes for one pod.
@@ -67,6 +71,7 @@ impl AppSync {
         context: BuildContext,
         rules: Rules,
         rule_count: usize,
+        gate: Arc<Gate>,
     ) -> AppSync {
         AppSync {
             namespace: namespace.to_owned(),
@@ -80,6 +85,7 @@ impl AppSync {
             disabled: None,
             files: 0,
             last: None,
+            gate,
         }
     }
 
@@ -93,6 +99,7 @@ impl AppSync {
         self.image = Some(image.to_owned());
         self.holding.clear();
         self.files = 0;
+        self.gate.set(false, &self.holding);
     }
 
     /// Why a sync cannot run now (a rebuild is needed instead).
@@ -181,6 +188,7 @@ impl AppSync {
             holding.insert(key);
         }
         self.holding = holding;
+        self.gate.set(self.files > 0, &self.holding);
         self.last = Some(k8s_openapi::jiff::Timestamp::now().to_string());
         Ok(synced)
     }
@@ -317,7 +325,7 @@ fn running(pod: Pod) -> Option<(String, Container)> {
         .find(|c| c.name == container)?;
     status.state.as_ref()?.running.as_ref()?;
     Some((
-        format!("{uid}/{}", status.restart_count),
+        super::gate::key(&uid, status.restart_count),
         Container {
             namespace: pod.metadata.namespace.unwrap_or_default(),
             pod: name,
@@ -359,6 +367,7 @@ mod tests {
             BuildContext::open(root, "Dockerfile").expect("context"),
             Rules::compile(&specs).expect("rules"),
             1,
+            Gate::new(),
         );
         assert!(sync.blocked().is_some(), "no image yet");
         sync.snapshot();

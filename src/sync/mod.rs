@@ -9,6 +9,7 @@
 //! session's ([`crate::session::stages`]).
 
 pub mod app;
+pub mod gate;
 pub mod rules;
 pub mod supervise;
 pub mod transport;

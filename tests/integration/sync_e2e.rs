@@ -16,7 +16,7 @@ use crate::cluster::Cluster;
 use crate::deploy_e2e::{PYTHON_STANDIN, devloop_in, python_app, scaffold_python, standins};
 use crate::init::init;
 use crate::support::{World, temp_repo};
-use crate::up_e2e::{Up, finished, p50_p90};
+use crate::up_e2e::{Up, finished, get_local, p50_p90};
 
 const NODE_STANDIN: &str = "node:22-slim";
 
@@ -186,12 +186,32 @@ async fn e2e_sync_python_edit_delete_restart_and_requirements_rebuild() {
         .kill_container(ns, &pod, None, 137)
         .await
         .expect("kill");
+    // Meanwhile devloop's forward never hands a connection to the restarted
+    // container before it holds the synced files again: no v1 answer.
+    let local = up.forward(8000);
+    let answers = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(8) {
+            if let Some(body) = get_local(&local) {
+                seen.push(body);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen
+    });
     let resynced = tokio::task::block_in_place(|| up.next(&["resynced"], within));
     assert_eq!(resynced["files"], 2, "{resynced}");
     cluster
         .answers(ns, app, 8000, "v2", within)
         .await
         .expect("v2 after the restart, not the image's v1");
+    let seen = tokio::task::block_in_place(|| answers.join().expect("join"));
+    assert!(
+        seen.iter().all(|b| b.starts_with("v2")),
+        "an answer from the unsynced container: {seen:?}"
+    );
+    assert!(seen.len() > 10, "the forward kept answering: {seen:?}");
     assert!(!in_container(&cluster, ns, app, "/app/helper.py").await);
     eprintln!(
         "sync: container killed -> v2 answers again {:.2}s",
