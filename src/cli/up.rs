@@ -102,8 +102,12 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     let roots = layout::roots(&config.root, &files);
     let ignore_files = files.clone();
     let ignore_config = config_file.clone();
+    // devloop's own state file may lie in the tree (a `$HOME` or
+    // `$XDG_STATE_HOME` inside the repository): writing it is no change.
+    let own_state = state::path(&config.root, &|k| ctx.env(k));
     let ignore: Arc<crate::watch::IgnoreFn> = Arc::new(move |path, is_dir| {
-        layout::ignored(&ignore_files, ignore_config.as_deref(), path, is_dir)
+        own_state.parent().is_some_and(|d| path.starts_with(d))
+            || layout::ignored(&ignore_files, ignore_config.as_deref(), path, is_dir)
     });
     let (_watcher, changes) =
         crate::watch::watch(&roots, &ignore).map_err(|e| Error::Internal(format!("{e}")))?;

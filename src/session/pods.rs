@@ -5,10 +5,12 @@
 //! that becomes ready, restarts or goes away is known as soon as the API
 //! says so.
 //!
-//! Every wait on the API has a deadline: a watch that stays silent longer
-//! than [`QUIET_RELIST`] is dropped and started again (a list), which is
-//! how a half-open connection is noticed; a failed list is retried after
-//! [`RETRY`]. `api_ok` tells the forwards whether the last call answered.
+//! Every wait on the API has a deadline: a watch that stays silent for
+//! twice [`QUIET_RELIST`] is dropped and started again with a list, which
+//! is how a half-open connection is noticed: a list that does not answer
+//! in that time, or fails, marks the API down (`api_ok`, which the forwards
+//! and logs read) and is retried after [`RETRY`]. A quiet app is not an
+//! outage: its list answers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -117,6 +119,10 @@ async fn run(api: Api<Pod>, config: watcher::Config, tx: watch::Sender<Arc<Pods>
     let mut listing: Option<BTreeMap<String, PodView>> = None;
     while !tx.is_closed() {
         let mut stream = watcher::watcher(api.clone(), config.clone()).boxed();
+        // Whether this stream's list answered: silence after that is a quiet
+        // app (or a connection gone half-open), silence before it is an API
+        // that does not answer.
+        let mut listed = false;
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(QUIET_RELIST * 2, stream.next()) => next,
@@ -124,8 +130,10 @@ async fn run(api: Api<Pod>, config: watcher::Config, tx: watch::Sender<Arc<Pods>
             };
             let event = match next {
                 Ok(Some(Ok(event))) => event,
-                // An error, or silence: the API is not answering on this
-                // connection. Start over with a fresh list.
+                // Quiet for long: start over with a fresh list, which tells
+                // a quiet app from a half-open connection.
+                Err(_) if listed => break,
+                // An error, or no answer to the list: the API is down.
                 Ok(Some(Err(_))) | Err(_) => {
                     pods.api_ok = false;
                     publish(&tx, &pods);
@@ -134,6 +142,9 @@ async fn run(api: Api<Pod>, config: watcher::Config, tx: watch::Sender<Arc<Pods>
                 }
                 Ok(None) => break,
             };
+            if matches!(event, Event::InitDone) {
+                listed = true;
+            }
             pods.api_ok = true;
             match event {
                 Event::Init => listing = Some(BTreeMap::new()),

@@ -336,6 +336,7 @@ fn long_lived(address: &str) -> (Vec<u32>, Result<(), String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one session under load, step by step")]
 async fn e2e_forwards_take_parallel_connections_and_leak_nothing() {
     let Some(world) = World::get() else { return };
     standins(&world, &[PYTHON_STANDIN]);
@@ -354,6 +355,10 @@ async fn e2e_forwards_take_parallel_connections_and_leak_nothing() {
     tokio::task::block_in_place(|| local_answers(&web, "v1", Duration::from_secs(20))).expect("v1");
     let pid = up.child.id();
     let fds_before = fds(pid);
+    // An idle connection (a debugger's, a keep-alive) outlives the quiet
+    // periods below: nothing but its pod going away closes it.
+    let mut idle = TcpStream::connect(&web).expect("connect");
+    let idle_since = Instant::now();
 
     // 100 parallel connections, half through each forward.
     let started = Instant::now();
@@ -405,6 +410,18 @@ async fn e2e_forwards_take_parallel_connections_and_leak_nothing() {
         "1,000 connections, 20 at a time: {} ms",
         started.elapsed().as_millis()
     );
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    idle.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .expect("the idle connection is still open");
+    let mut answer = String::new();
+    idle.read_to_string(&mut answer).expect("an answer");
+    assert!(answer.ends_with("v1 port=8000"), "{answer:?}");
+    println!(
+        "a connection idle for {} s still answers",
+        idle_since.elapsed().as_secs()
+    );
+    drop(idle);
     // Connections end asynchronously (the tunnel's close handshake).
     let deadline = Instant::now() + Duration::from_secs(10);
     while fds(pid) > fds_before + 4 && Instant::now() < deadline {
