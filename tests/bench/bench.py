@@ -426,7 +426,8 @@ def loop(a, work, sim, lang):
         # Time inside the iteration that no stage reports: registry check,
         # image pruning, release history, values, namespace, pull secrets.
         gaps.append(done["duration_ms"] / 1000 - staged)
-        log(f"  {lang} edit {n}: {totals[-1]:.2f}s")
+        log(f"  {lang} edit {n}: {totals[-1]:.2f}s (build {stages['build'][-1]:.2f}s, "
+            f"outside stages {gaps[-1]:.2f}s)")
         naive.edit(n)
     noop = noop_saves(up, d, lang)
     forward_figures = forward_bench(a, sim, up, fwd, name, spec["port"], done) if lang == "python" else None
