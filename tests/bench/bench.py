@@ -33,6 +33,7 @@ import yaml
 NONCE = f"{os.getpid()}-{int(time.time())}"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RESULTS = []
+CHILDREN = []  # helper processes to stop however the run ends
 
 
 def log(msg):
@@ -235,6 +236,7 @@ class Up:
         self.cv = threading.Condition()
         self.proc = subprocess.Popen([a.bin, "up", "-o", "json", "--no-logs", "-v"], cwd=app_dir, env=env,
                                      stdout=subprocess.PIPE, stderr=open(out, "w"), text=True)
+        CHILDREN.append(self.proc)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -517,6 +519,7 @@ class Naive:
         self.forward = subprocess.Popen([a.bench_bin, "forward", sim.kubeconfig, self.ns, name,
                                          str(APPS[lang]["port"]), f"127.0.0.1:{port}"],
                                         stdout=subprocess.PIPE, text=True)
+        CHILDREN.append(self.forward)
         self.forward.stdout.readline()
         self.addr = f"127.0.0.1:{port}"
         self.steps = {k: [] for k in ("docker build", "docker push", "kubectl apply --server-side",
@@ -744,6 +747,10 @@ def main():
         if "idle" in only:
             idle(a, work, sim)
     finally:
+        for child in CHILDREN:
+            if child.poll() is None:
+                child.terminate()
+                child.wait(timeout=30)
         if sim:
             sim.stop()
         if not a.keep:
