@@ -392,7 +392,7 @@ def loop(a, work, sim, lang):
     first = up.finished(1, timeout=300)
     fwd = up.wait(lambda e: e.get("event") == "forward", 5)["local_address"]
     wait_answer(fwd, "edit-0", 60)
-    totals, stages, detect, fwd_ready, gaps, failures = [], {}, [], [], [], []
+    totals, stages, detect, fwd_ready, gaps, failures, kinds = [], {}, [], [], [], [], []
     iteration = first["iteration"]
     for n in range(1, edits + 1):
         want = f"edit-{n}"
@@ -419,6 +419,7 @@ def loop(a, work, sim, lang):
         done = up.finished(started["iteration"])
         iteration = done["iteration"]
         detect.append(started["_seen"] - t0)
+        kinds.append(started.get("kind"))
         fwd_ready.append(t_ans - done["_seen"])
         staged = 0.0
         for e in up.events:
@@ -439,7 +440,8 @@ def loop(a, work, sim, lang):
     n50, n90 = pct(naive["total"], 0.5), pct(naive["total"], 0.9)
     report(f"[{lang}] save -> new answer via devloop's forward, rebuild path, p50 ({len(totals)} edits)", p50, "s",
            "naive pipeline p50", n50, "<= 0.8 x naive", p50 <= 0.8 * n50,
-           note=f"{len(failures)} failed iteration(s) not counted: {failures}" if failures else "")
+           note=f"iteration kinds {sorted(set(kinds))}"
+           + (f"; {len(failures)} failed iteration(s) not counted: {failures}" if failures else ""))
     report(f"[{lang}] save -> new answer, rebuild path, p90", p90, "s", "naive pipeline p90", n90)
     breakdown = {"change detected": detect, **stages, "iteration time outside any stage": gaps,
                  "iteration_finished -> answer (negative: answered first)": fwd_ready}
