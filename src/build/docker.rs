@@ -201,7 +201,10 @@ impl DockerBuilder {
             .deliver(request, &tag, &local, credentials.as_ref(), printer)
             .await?;
         timings.deliver = deliver_started.elapsed();
-        self.prune(request, &local, printer).await;
+        if !request.defer_prune {
+            self.prune_images(&request.app, request.keep_images, &local, printer)
+                .await;
+        }
         Ok(BuildResult {
             reference,
             pull_policy,

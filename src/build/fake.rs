@@ -91,6 +91,7 @@ mod tests {
                 pull_from: Some("kind-registry:5000".to_owned()),
             },
             keep_images: 5,
+            defer_prune: false,
         };
         let pushed = fake
             .build(&request, &printer)

@@ -54,6 +54,10 @@ pub struct BuildRequest {
     pub delivery: Delivery,
     /// How many devloop images of this app to keep locally (older ones are removed).
     pub keep_images: usize,
+    /// Leave removing old images to the caller ([`docker::DockerBuilder::prune_images`]),
+    /// which runs it beside the deploy: removing layers takes the engine
+    /// most of a second, time a save would otherwise wait for.
+    pub defer_prune: bool,
 }
 
 /// How the manifests should pull the image.

@@ -83,6 +83,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
             target: args.target.clone().filter(|t| !t.is_empty()),
             delivery,
             keep_images: app.keep_images.value,
+            defer_prune: false,
         });
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

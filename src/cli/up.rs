@@ -89,6 +89,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         true,
     )
     .await?;
+    stages.defer_prune = true;
     let files = app_files(&apps, args.debug.debug)?;
     // One pod watch per app, shared by its forwards and its logs.
     let pods: Vec<PodsRx> = apps

@@ -116,6 +116,7 @@ impl Pipeline {
             target: None,
             delivery: self.delivery(app)?,
             keep_images: 1,
+            defer_prune: false,
         };
         let builder = self
             .builder

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::helm::chart::values::{self, ValueInputs};
 use crate::helm::chart::{Chart, ReleaseInfo};
 use crate::helm::rendered::{Capabilities, HookEvent, Rendered};
+use crate::output::Printer;
 use crate::release::{self, NewRelease, Status, Store};
 use crate::rollout::{self, WaitOptions};
 use crate::session::events::Stage;
@@ -69,6 +70,9 @@ pub struct Pipeline {
     pub options: Options,
     /// `devloop up --debug`: how each app runs under its debugger.
     pub debug: Option<Arc<crate::debug::Settings>>,
+    /// Builds leave removing old images to [`Pipeline::prune`] (`up` runs
+    /// it beside the deploy).
+    pub defer_prune: bool,
     /// Support images built this session, by pack.
     debug_support:
         std::sync::Mutex<std::collections::HashMap<String, crate::debug::transform::Support>>,
@@ -99,6 +103,7 @@ impl Pipeline {
             docker_config: crate::build::registry::docker_config_dir(env),
             options,
             debug: None,
+            defer_prune: false,
             debug_support: std::sync::Mutex::default(),
         })
     }
@@ -114,6 +119,7 @@ impl Pipeline {
             target: None,
             delivery: self.delivery(app)?,
             keep_images: app.keep_images.value,
+            defer_prune: self.defer_prune,
         };
         let builder = self
             .builder
@@ -130,6 +136,21 @@ impl Pipeline {
             reporter.event(Stage::Push, result.timings.deliver, None);
         }
         Ok(result)
+    }
+
+    /// Removes `app`'s old images, keeping `image` (after a build with
+    /// [`Pipeline::defer_prune`]).
+    pub async fn prune(&self, app: &AppConfig, image: &BuildResult, printer: &Printer) {
+        if let Some(builder) = &self.builder {
+            builder
+                .prune_images(
+                    &app.name.value,
+                    app.keep_images.value,
+                    &image.local,
+                    printer,
+                )
+                .await;
+        }
     }
 
     /// The ENTRYPOINT and CMD of a built image, as a container would run them.
@@ -175,7 +196,14 @@ impl Pipeline {
             namespace: app.namespace.value.clone(),
         };
         let store = Store::new(&self.cluster, &target.namespace, &target.name);
+        let read = Instant::now();
         let history = store.history().await?;
+        reporter.printer.debug(format_args!(
+            "{}: read {} stored revision(s) in {:.3}s",
+            target.name,
+            history.len(),
+            read.elapsed().as_secs_f64()
+        ));
         let plan = release::deploy_plan(&target.name, &history)?;
         let started = Instant::now();
         // The pull secret and the stored revision live in the namespace.
@@ -217,6 +245,7 @@ impl Pipeline {
             now: k8s_openapi::jiff::Timestamp::now(),
         });
         record.labels.insert(INPUTS_LABEL.to_owned(), label);
+        let stored = Instant::now();
         store
             .begin(
                 &mut record,
@@ -225,6 +254,12 @@ impl Pipeline {
                 app.history_max.value,
             )
             .await?;
+        reporter.printer.debug(format_args!(
+            "{}: stored revision {} in {:.3}s",
+            target.name,
+            plan.version,
+            stored.elapsed().as_secs_f64()
+        ));
         let previous = parts::previous_kinds(&history);
         let events = if plan.install {
             (HookEvent::PreInstall, HookEvent::PostInstall)

@@ -188,6 +188,7 @@ impl<'a> UpStages<'a> {
         let app = config.name.value.as_str();
         let sync = self.syncs.get(app);
         let last = self.images.borrow().get(app).cloned();
+        let builds = !redeploy || last.is_none();
         let image = match last {
             Some(image) if redeploy => image,
             _ => {
@@ -210,10 +211,19 @@ impl<'a> UpStages<'a> {
             }
         };
         let extra = self.extra.borrow().get(app).cloned().unwrap_or(Json::Null);
-        let deployed = self
-            .stages
-            .deploy_with(config, &image, &extra, reporter)
-            .await?;
+        // Old images go while the cluster rolls out (the engine is idle then);
+        // the iteration ends when both are done, so the next build never
+        // meets a removal in progress.
+        let prune = async {
+            if builds {
+                self.stages.prune(config, &image, reporter.printer).await;
+            }
+        };
+        let (deployed, ()) = tokio::join!(
+            self.stages.deploy_with(config, &image, &extra, reporter),
+            prune
+        );
+        let deployed = deployed?;
         if let Deployed::Unchanged { revision } = deployed {
             reporter.printer.debug(format_args!(
                 "{app}: nothing to deploy, revision {revision} has these inputs"

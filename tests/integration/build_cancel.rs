@@ -50,6 +50,7 @@ async fn a_cancelled_build_leaves_no_step_running_in_the_engine() {
         target: None,
         delivery: Delivery::Local,
         keep_images: 1,
+        defer_prune: false,
     };
     let printer = Printer::new(OutputFormat::Text, -1, false);
     // Boxed so that `drop` below really drops the future (a `tokio::pin!`

@@ -336,7 +336,10 @@ fn long_lived(address: &str) -> (Vec<u32>, Result<(), String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::too_many_lines, reason = "one session under load, step by step")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one session under load, step by step"
+)]
 async fn e2e_forwards_take_parallel_connections_and_leak_nothing() {
     let Some(world) = World::get() else { return };
     standins(&world, &[PYTHON_STANDIN]);

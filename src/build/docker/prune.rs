@@ -5,17 +5,15 @@ use std::collections::HashMap;
 use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
 
 use super::DockerBuilder;
-use crate::build::{APP_LABEL, BuildRequest};
+use crate::build::APP_LABEL;
 use crate::output::Printer;
 
 impl DockerBuilder {
-    /// Removes this app's devloop images beyond the newest `keep_images`;
-    /// images in use by a container stay (the engine refuses), quietly.
-    pub(super) async fn prune(&self, request: &BuildRequest, keep: &str, printer: &Printer) {
-        let filters = HashMap::from([(
-            "label".to_owned(),
-            vec![format!("{APP_LABEL}={}", request.app)],
-        )]);
+    /// Removes `app`'s devloop images beyond the newest `keep_images`, and
+    /// never `keep`; images in use by a container stay (the engine
+    /// refuses), quietly.
+    pub async fn prune_images(&self, app: &str, keep_images: usize, keep: &str, printer: &Printer) {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{APP_LABEL}={app}")])]);
         let options = ListImagesOptionsBuilder::default()
             .filters(&filters)
             .build();
@@ -29,7 +27,7 @@ impl DockerBuilder {
             .await
             .ok()
             .and_then(|i| i.id);
-        for image in images.iter().skip(request.keep_images.max(1)) {
+        for image in images.iter().skip(keep_images.max(1)) {
             if keep_id.as_deref() == Some(image.id.as_str()) {
                 continue;
             }
