@@ -10,16 +10,13 @@ mod jvm;
 mod node;
 mod python;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::cluster::Cluster;
-use crate::support::{World, devloop, temp_repo};
+use crate::support::{devloop, temp_repo};
 
 /// A scaffolded app of `files`; its debugger (`default` port in the
 /// container) is pinned to a free local port in devloop.toml and launch.json.
@@ -85,90 +82,7 @@ pub fn launch_entry(dir: &Path) -> (String, Json) {
     )
 }
 
-/// A running `devloop up -o json` and its events.
-pub struct Up {
-    child: Child,
-    events: mpsc::Receiver<Json>,
-    pub seen: Vec<Json>,
-}
-
-impl Up {
-    pub fn start(dir: &Path, world: &World, cluster: &Cluster, extra: &[&str]) -> Up {
-        let mut child = devloop(dir)
-            .args(["up", "-o", "json"])
-            .args(extra)
-            .env("KUBECONFIG", &cluster.kubeconfig)
-            .env("DOCKER_HOST", world.var("DOCKER_HOST"))
-            .env("DEVLOOP_REGISTRY", world.var("DEVLOOP_WORLD_REGISTRY"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("devloop up starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let event: Json = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON event: {line}: {e}"));
-                if tx.send(event).is_err() {
-                    break;
-                }
-            }
-        });
-        Up {
-            child,
-            events,
-            seen: Vec::new(),
-        }
-    }
-
-    pub fn next(&mut self, names: &[&str], within: Duration) -> Json {
-        self.try_next(names, within)
-            .unwrap_or_else(|| panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen))
-    }
-
-    pub fn try_next(&mut self, names: &[&str], within: Duration) -> Option<Json> {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = self.events.recv_timeout(left).ok()?;
-            self.seen.push(event.clone());
-            if names.iter().any(|n| event["event"] == *n) {
-                return Some(event);
-            }
-        }
-    }
-
-    pub fn finished(&mut self, within: Duration) {
-        let done = self.next(&["iteration_finished", "iteration_failed"], within);
-        assert_eq!(done["event"], "iteration_finished", "{done}");
-    }
-
-    /// Every event seen so far fits docs/events.schema.json.
-    pub fn validate(&self) {
-        let schema = crate::events_schema::schema();
-        for event in &self.seen {
-            let problems = crate::events_schema::problems(&schema, event);
-            assert!(problems.is_empty(), "{event}: {problems:?}");
-        }
-    }
-
-    pub fn address(&self, event: &str) -> String {
-        self.seen
-            .iter()
-            .find(|e| e["event"] == event)
-            .and_then(|e| e["local_address"].as_str())
-            .unwrap_or_else(|| panic!("a {event} event in {:#?}", self.seen))
-            .to_owned()
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use crate::up_e2e::Up;
 
 /// `GET path` through devloop's forward: the body, or `None`.
 pub fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {

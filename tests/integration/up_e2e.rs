@@ -50,19 +50,48 @@ impl Up {
         }
     }
 
-    /// The next event named `name` for iteration `iteration` (any when 0).
+    /// The next event named one of `names`.
     pub fn next(&mut self, names: &[&str], within: Duration) -> Json {
+        self.try_next(names, within)
+            .unwrap_or_else(|| panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen))
+    }
+
+    /// The next event named one of `names`, if one comes within `within`.
+    pub fn try_next(&mut self, names: &[&str], within: Duration) -> Option<Json> {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let event = self.events.recv_timeout(left).unwrap_or_else(|_| {
-                panic!("no {names:?} event within {within:?}; saw {:#?}", self.seen)
-            });
+            let event = self.events.recv_timeout(left).ok()?;
             self.seen.push(event.clone());
             if names.iter().any(|n| event["event"] == *n) {
-                return event;
+                return Some(event);
             }
         }
+    }
+
+    /// Waits for the next iteration's end, which must be a success.
+    pub fn finished(&mut self, within: Duration) {
+        let done = self.next(&["iteration_finished", "iteration_failed"], within);
+        assert_eq!(done["event"], "iteration_finished", "{done}");
+    }
+
+    /// Every event seen so far fits docs/events.schema.json.
+    pub fn validate(&self) {
+        let schema = crate::events_schema::schema();
+        for event in &self.seen {
+            let problems = crate::events_schema::problems(&schema, event);
+            assert!(problems.is_empty(), "{event}: {problems:?}");
+        }
+    }
+
+    /// The local address of the first `event` (`forward`, `debugger`) seen.
+    pub fn address(&self, event: &str) -> String {
+        self.seen
+            .iter()
+            .find(|e| e["event"] == event)
+            .and_then(|e| e["local_address"].as_str())
+            .unwrap_or_else(|| panic!("a {event} event in {:#?}", self.seen))
+            .to_owned()
     }
 
     /// Events other than log lines (the app's probes log every second) and

@@ -88,6 +88,17 @@ fn scaffold(name: &str, count: bool) -> tempfile::TempDir {
 /// When each request finished, and its body.
 type Results = Arc<Mutex<Vec<(Instant, Option<String>)>>>;
 
+/// The simulator and a `devloop up` session whose first deploy of `app`
+/// finished.
+async fn deployed(world: &World, app: &str, count: bool) -> (Cluster, tempfile::TempDir, Up) {
+    standins(world, &[PYTHON_STANDIN]);
+    let cluster = Cluster::start(world).await;
+    let dir = scaffold(app, count);
+    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), world, &cluster, &[]));
+    tokio::task::block_in_place(|| up.finished(Duration::from_secs(90)));
+    (cluster, dir, up)
+}
+
 /// Requests through the forward every 100 ms.
 struct Client {
     results: Results,
@@ -199,18 +210,8 @@ fn name(pod: &k8s_openapi::api::core::v1::Pod) -> String {
 )]
 async fn e2e_forwards_recover_from_every_fault() {
     let Some(world) = World::get() else { return };
-    standins(&world, &[PYTHON_STANDIN]);
-    let cluster = Cluster::start(&world).await;
     let (ns, app) = ("faulty-dev", "faulty");
-    let dir = scaffold(app, false);
-    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
-    let first = tokio::task::block_in_place(|| {
-        up.next(
-            &["iteration_finished", "iteration_failed"],
-            Duration::from_secs(90),
-        )
-    });
-    assert_eq!(first["event"], "iteration_finished", "{first}");
+    let (cluster, dir, mut up) = deployed(&world, app, false).await;
     let local = up.forward(8000);
     tokio::task::block_in_place(|| local_answers(&local, "v1 port=8000", Duration::from_secs(20)))
         .expect("v1 through the forward");
@@ -342,18 +343,8 @@ fn long_lived(address: &str) -> (Vec<u32>, Result<(), String>) {
 )]
 async fn e2e_forwards_take_parallel_connections_and_leak_nothing() {
     let Some(world) = World::get() else { return };
-    standins(&world, &[PYTHON_STANDIN]);
-    let cluster = Cluster::start(&world).await;
     let app = "busy";
-    let dir = scaffold(app, false);
-    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
-    let first = tokio::task::block_in_place(|| {
-        up.next(
-            &["iteration_finished", "iteration_failed"],
-            Duration::from_secs(90),
-        )
-    });
-    assert_eq!(first["event"], "iteration_finished", "{first}");
+    let (cluster, dir, mut up) = deployed(&world, app, false).await;
     let (web, extra) = (up.forward(8000), up.forward(8001));
     tokio::task::block_in_place(|| local_answers(&web, "v1", Duration::from_secs(20))).expect("v1");
     let pid = up.child.id();
@@ -470,18 +461,8 @@ fn numbered(line: &str) -> Option<(String, u32)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_logs_lose_and_repeat_no_line_across_restarts_drops_and_rollouts() {
     let Some(world) = World::get() else { return };
-    standins(&world, &[PYTHON_STANDIN]);
-    let cluster = Cluster::start(&world).await;
     let (ns, app) = ("counting-dev", "counting");
-    let dir = scaffold(app, true);
-    let mut up = tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &[]));
-    let first = tokio::task::block_in_place(|| {
-        up.next(
-            &["iteration_finished", "iteration_failed"],
-            Duration::from_secs(90),
-        )
-    });
-    assert_eq!(first["event"], "iteration_finished", "{first}");
+    let (cluster, dir, mut up) = deployed(&world, app, true).await;
     let quiet = Duration::from_secs(3);
     tokio::task::block_in_place(|| up.collect(quiet));
 
