@@ -84,6 +84,33 @@ pub fn launch_entry(dir: &Path) -> (String, Json) {
 
 pub use crate::up_e2e::Up;
 
+/// `devloop up --debug` in `dir` until the first deploy answers `answer`:
+/// the session, the app's and the debugger's local addresses. The debugger
+/// is `(runtime, debugger)` on the pinned local `port`. Call inside
+/// `block_in_place`.
+pub fn debug_session(
+    dir: &Path,
+    world: &crate::support::World,
+    cluster: &crate::cluster::Cluster,
+    port: u16,
+    (runtime, debugger): (&str, &str),
+    deploy_within: Duration,
+    answer: &str,
+) -> (Up, String, String) {
+    let mut up = Up::start(dir, world, cluster, &["--debug"]);
+    let event = up.next(&["debugger"], Duration::from_secs(30));
+    assert_eq!(event["local_address"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        (&event["runtime"], &event["debugger"]),
+        (&json!(runtime), &json!(debugger))
+    );
+    up.finished(deploy_within);
+    let app = up.address("forward");
+    let debug = up.address("debugger");
+    answers(&app, answer, Duration::from_secs(30)).expect("the app answers");
+    (up, app, debug)
+}
+
 /// `GET path` through devloop's forward: the body, or `None`.
 pub fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {
     let mut stream = std::net::TcpStream::connect(address).ok()?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::delve;
-use super::{Up, answers, get, scaffold_files};
+use super::{debug_session, get, scaffold_files};
 use crate::cluster::Cluster;
 use crate::deploy_e2e::standins;
 use crate::support::World;
@@ -70,19 +70,18 @@ async fn e2e_debug_go_delve_stops_at_a_breakpoint_through_the_forward() {
         ],
         2345,
     );
-    let mut up =
-        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    let (up, app, debug) = tokio::task::block_in_place(|| {
+        debug_session(
+            dir.path(),
+            &world,
+            &cluster,
+            port,
+            ("go", "delve"),
+            Duration::from_mins(4),
+            "go one",
+        )
+    });
     tokio::task::block_in_place(|| {
-        let debugger = up.next(&["debugger"], Duration::from_secs(30));
-        assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
-        assert_eq!(
-            (&debugger["runtime"], &debugger["debugger"]),
-            (&json!("go"), &json!("delve"))
-        );
-        up.finished(Duration::from_mins(4));
-        let app = up.address("forward");
-        let debug = up.address("debugger");
-        answers(&app, "go one", Duration::from_secs(30)).expect("the app answers");
         let mut dlv = delve::Delve::connect(&debug, Duration::from_secs(30));
         dlv.call("RPCServer.Command", &json!({ "name": "halt" }));
         let set = dlv.call(

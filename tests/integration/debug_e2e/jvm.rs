@@ -6,9 +6,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use super::{Up, answers, get, scaffold_files};
+use super::{debug_session, get, scaffold_files};
 use crate::cluster::Cluster;
 use crate::deploy_e2e::standins;
 use crate::support::World;
@@ -152,19 +150,18 @@ async fn e2e_debug_jvm_jdb_stops_at_a_breakpoint_through_the_forward_with_the_us
     );
     let kept = std::fs::read_to_string(dir.path().join("Dockerfile")).expect("Dockerfile");
     assert_eq!(kept, JAVA_DOCKERFILE, "init keeps the user's Dockerfile");
-    let mut up =
-        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    let (up, app, debug) = tokio::task::block_in_place(|| {
+        debug_session(
+            dir.path(),
+            &world,
+            &cluster,
+            port,
+            ("jvm", "jdwp"),
+            Duration::from_mins(3),
+            "java one",
+        )
+    });
     tokio::task::block_in_place(|| {
-        let debugger = up.next(&["debugger"], Duration::from_secs(30));
-        assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
-        assert_eq!(
-            (&debugger["runtime"], &debugger["debugger"]),
-            (&json!("jvm"), &json!("jdwp"))
-        );
-        up.finished(Duration::from_mins(3));
-        let app = up.address("forward");
-        let debug = up.address("debugger");
-        answers(&app, "java one", Duration::from_secs(30)).expect("the app answers");
         let mut jdb = Jdb::attach(&debug);
         jdb.expect("Initializing jdb", Duration::from_secs(30));
         jdb.command(&format!("stop at Main:{JAVA_HIT_LINE}"));

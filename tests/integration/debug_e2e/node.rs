@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 
 use super::cdp;
-use super::{Up, answers, get, scaffold_files};
+use super::{debug_session, get, scaffold_files};
 use crate::cluster::Cluster;
 use crate::deploy_e2e::standins;
 use crate::support::World;
@@ -36,19 +36,18 @@ async fn e2e_debug_node_inspector_pauses_at_a_breakpoint_through_the_forward() {
         ],
         9229,
     );
-    let mut up =
-        tokio::task::block_in_place(|| Up::start(dir.path(), &world, &cluster, &["--debug"]));
+    let (up, app, debug) = tokio::task::block_in_place(|| {
+        debug_session(
+            dir.path(),
+            &world,
+            &cluster,
+            port,
+            ("nodejs", "node"),
+            Duration::from_secs(150),
+            "node one",
+        )
+    });
     tokio::task::block_in_place(|| {
-        let debugger = up.next(&["debugger"], Duration::from_secs(30));
-        assert_eq!(debugger["local_address"], format!("127.0.0.1:{port}"));
-        assert_eq!(
-            (&debugger["runtime"], &debugger["debugger"]),
-            (&json!("nodejs"), &json!("node"))
-        );
-        up.finished(Duration::from_secs(150));
-        let app = up.address("forward");
-        let debug = up.address("debugger");
-        answers(&app, "node one", Duration::from_secs(30)).expect("the app answers");
         let started = Instant::now();
         let targets = loop {
             if let Some(list) = cdp::http_get(&debug, "/json/list") {
