@@ -116,7 +116,7 @@ async fn dial(
     gate: Option<&Gate>,
 ) -> Result<(String, Portforwarder), String> {
     let deadline = Instant::now() + READY_WAIT;
-    let admit = |p: &PodView| gate.is_none_or(|g| g.admits(&p.uid, p.main_restarts));
+    let admit = |p: &PodView| gate.is_none_or(|g| g.admits(p.instance.as_deref()));
     loop {
         let pod = pods
             .borrow()

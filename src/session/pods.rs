@@ -43,10 +43,9 @@ pub struct ContainerView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodView {
     pub name: String,
-    pub uid: String,
-    /// The pod's first container (the app's, in devloop's charts) and how
-    /// often it restarted: the instance live sync tracks.
-    pub main_restarts: i32,
+    /// The app container's instance, as live sync tracks it
+    /// ([`crate::sync::gate::instance`]).
+    pub instance: Option<String>,
     pub created: Option<Timestamp>,
     pub ready: bool,
     pub terminating: bool,
@@ -205,19 +204,9 @@ fn view(pod: &Pod) -> Option<PodView> {
                 .collect()
         })
         .unwrap_or_default();
-    let main = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .map(|c| &c.name);
-    let main_restarts = containers
-        .iter()
-        .find(|c| Some(&c.name) == main)
-        .map_or(0, |c| c.restarts);
     Some(PodView {
         name,
-        uid: pod.metadata.uid.clone().unwrap_or_default(),
-        main_restarts,
+        instance: crate::sync::gate::instance(pod),
         created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
         ready,
         terminating: pod.metadata.deletion_timestamp.is_some(),
@@ -237,8 +226,7 @@ mod tests {
     fn pod(name: &str, secs: i64, ready: bool, template: &str) -> PodView {
         PodView {
             name: name.to_owned(),
-            uid: format!("uid-{name}"),
-            main_restarts: 0,
+            instance: None,
             created: Timestamp::from_second(secs).ok(),
             ready,
             terminating: false,

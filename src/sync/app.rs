@@ -314,8 +314,8 @@ fn running(pod: Pod) -> Option<(String, Container)> {
     if pod.metadata.deletion_timestamp.is_some() {
         return None;
     }
+    let instance = super::gate::instance(&pod)?;
     let name = pod.metadata.name?;
-    let uid = pod.metadata.uid.unwrap_or_default();
     let spec = pod.spec?;
     let container = spec.containers.first()?.name.clone();
     let status = pod
@@ -325,7 +325,7 @@ fn running(pod: Pod) -> Option<(String, Container)> {
         .find(|c| c.name == container)?;
     status.state.as_ref()?.running.as_ref()?;
     Some((
-        super::gate::key(&uid, status.restart_count),
+        instance,
         Container {
             namespace: pod.metadata.namespace.unwrap_or_default(),
             pod: name,

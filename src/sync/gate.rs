@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use k8s_openapi::api::core::v1::Pod;
+
 /// Shared by an app's sync state (which writes it) and its forwards (which
 /// read it).
 #[derive(Debug, Default)]
@@ -36,17 +38,33 @@ impl Gate {
         }
     }
 
-    /// Whether the pod `uid`, whose app container restarted `restarts`
-    /// times, runs what the user saved.
-    pub fn admits(&self, uid: &str, restarts: i32) -> bool {
+    /// Whether the pod whose app container is `instance` ([`instance`])
+    /// runs what the user saved.
+    pub fn admits(&self, instance: Option<&str>) -> bool {
         self.state.lock().map_or(true, |s| {
-            !s.needed || s.holding.contains(&key(uid, restarts))
+            !s.needed || instance.is_some_and(|i| s.holding.contains(i))
         })
     }
 }
 
-/// How a container instance is named in [`Gate`] and the sync state.
-pub fn key(uid: &str, restarts: i32) -> String {
+/// The instance of a pod's app container (its first, in devloop's charts)
+/// as [`Gate`] and the sync state name it: `uid/restartCount`, which
+/// changes when the container restarts from the image. `None` before the
+/// container has a status.
+pub fn instance(pod: &Pod) -> Option<String> {
+    let main = &pod.spec.as_ref()?.containers.first()?.name;
+    let status = pod
+        .status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|c| &c.name == main)?;
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    Some(key(uid, status.restart_count))
+}
+
+fn key(uid: &str, restarts: i32) -> String {
     format!("{uid}/{restarts}")
 }
 
@@ -57,13 +75,21 @@ mod tests {
     #[test]
     fn a_restarted_container_waits_until_it_holds_the_synced_files() {
         let gate = Gate::new();
-        assert!(gate.admits("u1", 0), "nothing synced: every pod answers");
-        let holding: HashSet<String> = [key("u1", 0)].into();
+        let (u1, u1_restarted, u2) = (key("u1", 0), key("u1", 1), key("u2", 0));
+        assert!(gate.admits(Some(&u1)), "nothing synced: every pod answers");
+        let holding: HashSet<String> = [u1.clone()].into();
         gate.set(true, &holding);
-        assert!(gate.admits("u1", 0));
-        assert!(!gate.admits("u1", 1), "restarted from the image");
-        assert!(!gate.admits("u2", 0), "a new pod not synced yet");
+        assert!(gate.admits(Some(&u1)));
+        assert!(
+            !gate.admits(Some(&u1_restarted)),
+            "restarted from the image"
+        );
+        assert!(!gate.admits(Some(&u2)), "a new pod not synced yet");
+        assert!(!gate.admits(None), "no container status yet");
         gate.set(false, &HashSet::new());
-        assert!(gate.admits("u1", 1), "a rollout: the image has everything");
+        assert!(
+            gate.admits(Some(&u1_restarted)),
+            "a rollout: the image has everything"
+        );
     }
 }
