@@ -22,7 +22,7 @@ use crate::session::forward::{self, Forward};
 use crate::session::layout::{self, AppFiles};
 use crate::session::logs::{self, LogTarget};
 use crate::session::plan::Plan;
-use crate::session::pods::{PodsRx, watch_pods};
+use crate::session::pods::{self, PodsRx, watch_pods};
 use crate::session::run::{self, Exit, LoopApp};
 use crate::session::stages::UpStages;
 use crate::session::state::{self, AppState, SessionState};
@@ -94,7 +94,13 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     // One pod watch per app, shared by its forwards and its logs.
     let pods: Vec<PodsRx> = apps
         .iter()
-        .map(|a| watch_pods(cluster.client.clone(), &a.namespace.value, &selector(a)))
+        .map(|a| {
+            watch_pods(
+                cluster.client.clone(),
+                &a.namespace.value,
+                &pods::selector(&a.name.value),
+            )
+        })
         .collect();
     let mut forwards = tokio::task::JoinSet::new();
     let bound = bind_forwards(ctx, &cluster, &apps, &files, &pods, &mut forwards).await?;
@@ -209,7 +215,7 @@ async fn bind_forwards(
             let spec = Forward {
                 app: app.name.value.clone(),
                 namespace: app.namespace.value.clone(),
-                selector: selector(app),
+                selector: pods::selector(&app.name.value),
                 container_port: port.remote,
                 local,
             };
@@ -315,11 +321,6 @@ async fn start_debug(
     } else {
         std::collections::HashMap::new()
     })
-}
-
-/// The label selector of an app's pods: the chart's release label.
-fn selector(app: &crate::config::AppConfig) -> String {
-    format!("app.kubernetes.io/instance={}", app.name.value)
 }
 
 fn app_files(apps: &[&crate::config::AppConfig], debug: bool) -> Result<Vec<AppFiles>> {

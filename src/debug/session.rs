@@ -84,7 +84,7 @@ pub async fn start(
         let forward = Forward {
             app: name.clone(),
             namespace: app.namespace.value.clone(),
-            selector: format!("app.kubernetes.io/instance={name}"),
+            selector: crate::session::pods::selector(&name),
             container_port: remote,
             local: bound.local,
         };

@@ -98,6 +98,12 @@ impl Pods {
     }
 }
 
+/// The label selector of a release's pods: the instance label devloop's
+/// charts (and Helm's conventions) put on them.
+pub fn selector(release: &str) -> String {
+    format!("app.kubernetes.io/instance={release}")
+}
+
 /// Receives the app's pod snapshots.
 pub type PodsRx = watch::Receiver<Arc<Pods>>;
 

@@ -75,7 +75,7 @@ impl AppSync {
     ) -> AppSync {
         AppSync {
             namespace: namespace.to_owned(),
-            selector: format!("app.kubernetes.io/instance={release}"),
+            selector: crate::session::pods::selector(release),
             context,
             rules,
             rule_count,
