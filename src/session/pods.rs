@@ -71,9 +71,15 @@ impl Pods {
 
     /// [`Pods::newest_ready`] among the pods `admit` lets through.
     pub fn newest_ready_where(&self, admit: impl Fn(&PodView) -> bool) -> Option<&PodView> {
+        self.newest(|p| p.ready && admit(p))
+    }
+
+    /// The newest pod that is not terminating and passes `keep` (by
+    /// creation, then name, so ties resolve the same way every time).
+    fn newest(&self, keep: impl Fn(&PodView) -> bool) -> Option<&PodView> {
         self.pods
             .values()
-            .filter(|p| p.ready && !p.terminating && admit(p))
+            .filter(|p| !p.terminating && keep(p))
             .max_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)))
     }
 
@@ -86,12 +92,10 @@ impl Pods {
         if view.terminating {
             return true;
         }
-        let newest = self
-            .pods
-            .values()
-            .filter(|p| !p.terminating)
-            .max_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
-        match (newest.and_then(|n| n.template.as_ref()), &view.template) {
+        match (
+            self.newest(|_| true).and_then(|n| n.template.as_ref()),
+            &view.template,
+        ) {
             (Some(newest), Some(own)) => newest != own,
             _ => false,
         }
