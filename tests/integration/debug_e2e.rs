@@ -10,7 +10,6 @@ mod jvm;
 mod node;
 mod python;
 
-use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -82,7 +81,7 @@ pub fn launch_entry(dir: &Path) -> (String, Json) {
     )
 }
 
-pub use crate::up_e2e::Up;
+pub use crate::up_e2e::{Up, get};
 
 /// `devloop up --debug` in `dir` until the first deploy answers `answer`:
 /// the session, the app's and the debugger's local addresses. The debugger
@@ -109,18 +108,6 @@ pub fn debug_session(
     let debug = up.address("debugger");
     answers(&app, answer, Duration::from_secs(30)).expect("the app answers");
     (up, app, debug)
-}
-
-/// `GET path` through devloop's forward: the body, or `None`.
-pub fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {
-    let mut stream = std::net::TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
 }
 
 pub fn answers(address: &str, want: &str, within: Duration) -> Result<Duration, Option<String>> {

@@ -163,18 +163,20 @@ impl Drop for Up {
 
 /// `GET /` through devloop's own forward on 127.0.0.1: the body.
 pub fn get_local(address: &str) -> Option<String> {
+    get(address, "/", Duration::from_secs(10))
+}
+
+/// `GET path` through devloop's forward at `address`, reading for at most
+/// `timeout`: the body, or `None`.
+pub fn get(address: &str, path: &str, timeout: Duration) -> Option<String> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect_timeout(
         &address.parse().expect("a socket address"),
         Duration::from_secs(2),
     )
     .ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    stream
-        .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
     answer
