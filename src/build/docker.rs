@@ -32,8 +32,8 @@ pub use inspect::ImageConfig;
 use super::context::{BuildContext, Summary};
 use super::registry::{self, Credentials};
 use super::{
-    APP_LABEL, BuildError, BuildRequest, BuildResult, Builder, Delivery, PullPolicy, Timings,
-    content_tag,
+    BuildError, BuildRequest, BuildResult, Builder, Delivery, OWNER_LABEL, PullPolicy, Timings,
+    content_tag, owner,
 };
 use crate::output::Printer;
 
@@ -191,7 +191,7 @@ impl DockerBuilder {
         if exists {
             printer.status("Fresh", format_args!("{local} (no change)"));
         } else {
-            self.build_image(request, &context, &summary, &local, printer)
+            self.build_retrying(request, &context, &summary, &local, printer)
                 .await?;
         }
         timings.build = build_started.elapsed();
@@ -202,7 +202,8 @@ impl DockerBuilder {
             .await?;
         timings.deliver = deliver_started.elapsed();
         if !request.defer_prune {
-            self.prune_images(&request.app, request.keep_images, &local, printer)
+            let owner = owner(&request.app, &request.context);
+            self.prune_images(&owner, request.keep_images, &local, printer)
                 .await;
         }
         Ok(BuildResult {
@@ -251,6 +252,33 @@ impl DockerBuilder {
         })
     }
 
+    /// [`Self::build_image`], once more when another build on this engine
+    /// removed an image this one had just taken from its cache (the classic
+    /// builder holds no lease on cached steps): the second try builds that
+    /// step afresh.
+    async fn build_retrying(
+        &self,
+        request: &BuildRequest,
+        context: &BuildContext,
+        summary: &Summary,
+        local: &str,
+        printer: &Printer,
+    ) -> Result<(), BuildError> {
+        match self
+            .build_image(request, context, summary, local, printer)
+            .await
+        {
+            Err(err) if err.is_vanished_image() => {
+                printer.warn(format_args!(
+                    "{err}\n  (another build on this Docker engine removed a cached layer); building again"
+                ));
+                self.build_image(request, context, summary, local, printer)
+                    .await
+            }
+            other => other,
+        }
+    }
+
     async fn build_image(
         &self,
         request: &BuildRequest,
@@ -260,7 +288,10 @@ impl DockerBuilder {
         printer: &Printer,
     ) -> Result<(), BuildError> {
         printer.status("Building", format_args!("{} ({local})", request.app));
-        let labels = HashMap::from([(APP_LABEL.to_owned(), request.app.clone())]);
+        let labels = HashMap::from([(
+            OWNER_LABEL.to_owned(),
+            owner(&request.app, &request.context),
+        )]);
         let args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&context.dockerfile)

@@ -78,6 +78,17 @@ fn tail(lines: &[String]) -> String {
 }
 
 impl BuildError {
+    /// A step failed because an image it was built on disappeared: another
+    /// build on the same engine removed it between the cache lookup and its use.
+    pub fn is_vanished_image(&self) -> bool {
+        match self {
+            BuildError::Step { message, .. } | BuildError::Engine { message } => {
+                message.contains("unable to find image") || message.contains("No such image")
+            }
+            _ => false,
+        }
+    }
+
     /// The user's to fix (exit 1) rather than the infrastructure's (exit 2).
     pub fn is_user(&self) -> bool {
         matches!(
@@ -138,5 +149,29 @@ impl BuildError {
             BuildError::Load { .. } => "load",
             BuildError::NoNodes { .. } => "no_nodes",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BuildError;
+
+    #[test]
+    fn a_removed_cached_layer_is_told_apart_from_a_failing_step() {
+        let step = |message: &str| BuildError::Step {
+            step: "Step 7/14 COPY . .".to_owned(),
+            message: message.to_owned(),
+            lines: Vec::new(),
+        };
+        assert!(step("unable to find image \"sha256:a4b9\"").is_vanished_image());
+        assert!(
+            BuildError::Engine {
+                message: "No such image: sha256:a4b9".to_owned()
+            }
+            .is_vanished_image()
+        );
+        assert!(
+            !step("The command '/bin/sh -c make' returned a non-zero code: 2").is_vanished_image()
+        );
     }
 }

@@ -144,7 +144,7 @@ impl Pipeline {
         if let Some(builder) = &self.builder {
             builder
                 .prune_images(
-                    &app.name.value,
+                    &crate::build::owner(&app.name.value, &app.path.value),
                     app.keep_images.value,
                     &image.local,
                     printer,

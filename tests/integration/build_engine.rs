@@ -390,6 +390,23 @@ fn old_images_of_the_app_are_removed_beyond_keep_images() {
         ],
     );
     let config = tempfile::tempdir().expect("tempdir");
+    // Another project whose app has the same name: its image is not this
+    // project's to remove, however old.
+    let other = temp_repo(
+        "gc-other",
+        &[
+            ("Dockerfile", "FROM busybox:1.37\nCOPY n.txt /n.txt\n"),
+            (
+                "devloop.toml",
+                &format!("name = \"{name}\"\nimage = \"devloop-test-gc\"\nkeep_images = 2\n"),
+            ),
+            ("n.txt", &format!("{name} other project")),
+        ],
+    );
+    let out = build(other.path(), &world, config.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let other_image = out.stdout.trim().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let mut references = Vec::new();
     for round in 0..4 {
         std::fs::write(dir.path().join("n.txt"), format!("{name} {round}")).expect("write");
@@ -401,16 +418,35 @@ fn old_images_of_the_app_are_removed_beyond_keep_images() {
     }
     let listed = Command::new("docker")
         .env("DOCKER_HOST", world.var("DOCKER_HOST"))
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter"])
-        .arg(format!("label=dev.devloop.app={name}"))
+        .args([
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            "reference=devloop-test-gc",
+        ])
         .output()
         .expect("docker images");
+    // The label is `<project>/<app>`: this app's images from both projects.
     let mut kept: Vec<String> = String::from_utf8_lossy(&listed.stdout)
         .lines()
+        .filter(|image| {
+            let owner = Command::new("docker")
+                .env("DOCKER_HOST", world.var("DOCKER_HOST"))
+                .args(["image", "inspect", "--format"])
+                .arg("{{index .Config.Labels \"dev.devloop.owner\"}}")
+                .arg(image)
+                .output()
+                .expect("docker image inspect");
+            String::from_utf8_lossy(&owner.stdout)
+                .trim()
+                .ends_with(&format!("/{name}"))
+        })
         .map(str::to_owned)
         .collect();
     kept.sort();
     let mut newest = references[2..].to_vec();
+    newest.push(other_image);
     newest.sort();
     assert_eq!(kept, newest, "the newest two of {references:?}");
     for image in kept {

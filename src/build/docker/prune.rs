@@ -5,15 +5,22 @@ use std::collections::HashMap;
 use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
 
 use super::DockerBuilder;
-use crate::build::APP_LABEL;
+use crate::build::OWNER_LABEL;
 use crate::output::Printer;
 
 impl DockerBuilder {
-    /// Removes `app`'s devloop images beyond the newest `keep_images`, and
+    /// Removes the devloop images of `owner` ([`crate::build::owner`]) beyond
+    /// the newest `keep_images`, and
     /// never `keep`; images in use by a container stay (the engine
     /// refuses), quietly.
-    pub async fn prune_images(&self, app: &str, keep_images: usize, keep: &str, printer: &Printer) {
-        let filters = HashMap::from([("label".to_owned(), vec![format!("{APP_LABEL}={app}")])]);
+    pub async fn prune_images(
+        &self,
+        owner: &str,
+        keep_images: usize,
+        keep: &str,
+        printer: &Printer,
+    ) {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{OWNER_LABEL}={owner}")])]);
         let options = ListImagesOptionsBuilder::default()
             .filters(&filters)
             .build();
