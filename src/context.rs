@@ -55,3 +55,45 @@ impl Context {
         )
     }
 }
+
+/// devloop's state directory: `$XDG_STATE_HOME/devloop`, by default
+/// `~/.local/state/devloop` (the state files of running sessions).
+/// Without either variable, under the temporary directory: never relative
+/// to the working directory, where it would land in the user's build context.
+pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    let absolute = |key: &str| env(key).map(PathBuf::from).filter(|d| d.is_absolute());
+    absolute("XDG_STATE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/state")))
+        .unwrap_or_else(|| std::env::temp_dir().join("devloop-state"))
+        .join("devloop")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::state_dir;
+
+    #[test]
+    fn the_state_directory_is_never_relative() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            state_dir(&env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
+            std::path::Path::new("/s/devloop")
+        );
+        assert_eq!(
+            state_dir(&env(&[("XDG_STATE_HOME", ""), ("HOME", "/h")])),
+            std::path::Path::new("/h/.local/state/devloop")
+        );
+        for pairs in [&[][..], &[("HOME", "relative")][..]] {
+            let dir = state_dir(&env(pairs));
+            assert!(dir.is_absolute(), "{}", dir.display());
+            assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+        }
+    }
+}

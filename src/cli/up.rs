@@ -91,17 +91,7 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     .await?;
     stages.defer_prune = true;
     let files = app_files(&apps, args.debug.debug)?;
-    // One pod watch per app, shared by its forwards and its logs.
-    let pods: Vec<PodsRx> = apps
-        .iter()
-        .map(|a| {
-            watch_pods(
-                cluster.client.clone(),
-                &a.namespace.value,
-                &pods::selector(&a.name.value),
-            )
-        })
-        .collect();
+    let pods = watch_apps(&cluster, &apps);
     let mut forwards = tokio::task::JoinSet::new();
     let bound = bind_forwards(ctx, &cluster, &apps, &files, &pods, &mut forwards).await?;
     let attached = start_debug(args, ctx, &cluster, &apps, &mut stages, &mut forwards).await?;
@@ -143,8 +133,9 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         ),
     );
     let up_stages =
-        UpStages::new(&stages, apps.clone(), &files).with_state_file(state_path.clone());
-    let held = crate::debug::hold::Hold::new(&up_stages, attached);
+        UpStages::new(&stages, apps.clone(), &files, &pods).with_state_file(state_path.clone());
+    let held = crate::debug::hold::Hold::new(&up_stages, attached.clone())
+        .only_if(args.debug.hold_while_attached);
     let looped = run::run(
         &ctx.printer,
         &loop_apps,
@@ -160,7 +151,8 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
     let exit = tokio::select! {
         exit = looped => exit,
         () = logs => Exit::Stopped,
-        () = up_stages.resync(&ctx.printer) => Exit::Stopped,
+        () = up_stages.resync(&ctx.printer, &pods) => Exit::Stopped,
+        () = crate::debug::report::report(&ctx.printer, attached) => Exit::Stopped,
     };
     state::remove(&state_path);
     // Closes the forwarded ports.
@@ -182,6 +174,22 @@ async fn session(args: &UpArgs, ctx: &Context, config: &Config) -> Result<Exit> 
         );
     }
     Ok(exit)
+}
+
+/// One pod watch per app, shared by its forwards, its logs and live sync.
+fn watch_apps(
+    cluster: &crate::cluster::Cluster,
+    apps: &[&crate::config::AppConfig],
+) -> Vec<PodsRx> {
+    apps.iter()
+        .map(|a| {
+            watch_pods(
+                cluster.client.clone(),
+                &a.namespace.value,
+                &pods::selector(&a.name.value),
+            )
+        })
+        .collect()
 }
 
 /// Binds every app's ports on 127.0.0.1 and starts serving them; prints
@@ -316,11 +324,7 @@ async fn start_debug(
     )
     .await?;
     stages.debug = Some(started.settings);
-    Ok(if args.debug.hold_while_attached {
-        started.attached
-    } else {
-        std::collections::HashMap::new()
-    })
+    Ok(started.attached)
 }
 
 fn app_files(apps: &[&crate::config::AppConfig], debug: bool) -> Result<Vec<AppFiles>> {

@@ -21,6 +21,15 @@ impl<'p, P> Hold<'p, P> {
     pub fn new(inner: &'p P, attached: HashMap<String, watch::Receiver<usize>>) -> Self {
         Hold { inner, attached }
     }
+
+    /// Holds nothing unless `hold` (`--hold-while-attached`).
+    #[must_use]
+    pub fn only_if(mut self, hold: bool) -> Self {
+        if !hold {
+            self.attached.clear();
+        }
+        self
+    }
 }
 
 impl<P: Pipeline> Pipeline for Hold<'_, P> {

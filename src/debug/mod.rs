@@ -6,13 +6,14 @@
 //! generic mechanism: [`launch`] computes a container's debug command and env,
 //! [`transform`] rewrites the rendered manifests (a pure function the deploy
 //! path calls), [`attach`] forwards the debug port and knows when a debugger
-//! is connected, [`hold`] pauses rebuilds while one is. The debugger reaches
+//! is connected, [`hold`] pauses rebuilds while one is, [`report`] says when one attaches and detaches. The debugger reaches
 //! the pod Skaffold's way: an init container copies it from a support image
 //! devloop builds into an emptyDir, so the user's own image is not changed.
 
 pub mod attach;
 pub mod hold;
 pub mod launch;
+pub mod report;
 pub mod session;
 pub mod transform;
 

@@ -126,6 +126,11 @@ pub enum Event {
         /// `--wait-for-debugger`: the app starts once a debugger attaches.
         waiting: bool,
     },
+    /// `up --debug`: a debugger `attached` to the app or `detached`.
+    DebuggerConnection {
+        app: String,
+        state: String,
+    },
     Pod {
         app: String,
         pod: String,

@@ -51,7 +51,18 @@ pub struct PodView {
     pub terminating: bool,
     /// `pod-template-hash`: which rollout (`ReplicaSet`) the pod belongs to.
     pub template: Option<String>,
+    /// The app's own container: the pod spec's first.
+    pub main: Option<String>,
     pub containers: Vec<ContainerView>,
+}
+
+impl PodView {
+    /// Whether the app's own container is running.
+    pub fn main_running(&self) -> bool {
+        self.main
+            .as_ref()
+            .is_some_and(|main| self.containers.iter().any(|c| &c.name == main && c.running))
+    }
 }
 
 /// The app's pods at one moment.
@@ -225,6 +236,11 @@ fn view(pod: &Pod) -> Option<PodView> {
             .labels
             .as_ref()
             .and_then(|l| l.get("pod-template-hash").cloned()),
+        main: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .map(|c| c.name.clone()),
         containers,
     })
 }
@@ -241,6 +257,7 @@ mod tests {
             ready,
             terminating: false,
             template: Some(template.to_owned()),
+            main: None,
             containers: Vec::new(),
         }
     }

@@ -14,12 +14,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use futures_util::future::select_all;
 use serde_json::Value as Json;
 
 use super::events::{self, Event, Kind, Stage};
 use super::layout::AppFiles;
 use super::pipeline::{Outcome, Pipeline, Reporter, Running};
 use super::plan::{Plan, SyncFile};
+use super::pods::PodsRx;
 use super::state;
 use crate::build::BuildResult;
 use crate::config::AppConfig;
@@ -29,9 +31,8 @@ use crate::pipeline::{Deployed, Pipeline as Stages};
 use crate::sync::app::AppSync;
 use crate::sync::supervise;
 
-/// How often pods are checked for restarted containers that lost their
-/// synced files. A pod list per app each half second is light for an API
-/// server, and a restarted app takes longer than that to start answering.
+/// How often a re-sync is tried without news from the pod watch: after a
+/// re-sync that failed. It costs no API call when every pod holds the files.
 const RESYNC_EVERY: Duration = Duration::from_millis(500);
 
 pub struct UpStages<'a> {
@@ -48,15 +49,21 @@ pub struct UpStages<'a> {
 }
 
 impl<'a> UpStages<'a> {
-    pub fn new(stages: &'a Stages, apps: Vec<&'a AppConfig>, files: &[AppFiles]) -> UpStages<'a> {
+    /// `pods` are the session's pod watches, one per app of `apps`, in order.
+    pub fn new(
+        stages: &'a Stages,
+        apps: Vec<&'a AppConfig>,
+        files: &[AppFiles],
+        pods: &[PodsRx],
+    ) -> UpStages<'a> {
         let syncs = files
             .iter()
             .filter(|f| !f.sync.is_empty())
             .filter_map(|f| {
-                let app = apps.iter().find(|a| a.name.value == f.name)?;
+                let at = apps.iter().position(|a| a.name.value == f.name)?;
                 let sync = AppSync::new(
-                    &app.namespace.value,
-                    &app.name.value,
+                    &apps[at].namespace.value,
+                    pods.get(at)?.clone(),
                     f.context.clone(),
                     (*f.sync).clone(),
                     f.sync_count,
@@ -82,11 +89,22 @@ impl<'a> UpStages<'a> {
         self
     }
 
-    /// Re-syncs restarted containers and new pods until dropped.
-    pub async fn resync(&self, printer: &Printer) {
+    /// Re-syncs restarted containers and new pods until dropped: when the
+    /// pod watch sees a change, or every [`RESYNC_EVERY`] to retry.
+    pub async fn resync(&self, printer: &Printer, pods: &[PodsRx]) {
         let client = &self.stages.cluster.client;
+        let mut pods: Vec<PodsRx> = pods.to_vec();
         loop {
-            tokio::time::sleep(RESYNC_EVERY).await;
+            if pods.is_empty() {
+                tokio::time::sleep(RESYNC_EVERY).await;
+            } else {
+                let changed = pods.iter_mut().map(|rx| Box::pin(rx.changed()));
+                let woke = tokio::time::timeout(RESYNC_EVERY, select_all(changed)).await;
+                if matches!(woke, Ok((Err(_), _, _))) {
+                    // A watch that ended answers at once: pace the retries.
+                    tokio::time::sleep(RESYNC_EVERY).await;
+                }
+            }
             for (app, sync) in &self.syncs {
                 // A running sync or rebuild holds the lock and syncs itself.
                 let Ok(mut sync) = sync.try_lock() else {

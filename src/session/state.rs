@@ -59,17 +59,8 @@ pub fn update_sync(path: &Path, app: &str, sync: SyncStatus) {
 
 /// The state file of the repository rooted at `root`.
 pub fn path(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    let base = env("XDG_STATE_HOME").filter(|d| !d.is_empty()).map_or_else(
-        || {
-            env("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default()
-                .join(".local/state")
-        },
-        PathBuf::from,
-    );
     let id = hex(&Sha256::digest(root.as_os_str().as_encoded_bytes()));
-    base.join("devloop").join(format!("up-{}.json", &id[..16]))
+    crate::context::state_dir(env).join(format!("up-{}.json", &id[..16]))
 }
 
 /// Writes the state atomically (a temp file renamed over it).

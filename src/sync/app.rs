@@ -14,9 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
-
 use super::gate::Gate;
 use super::rules::{Reload, Rules};
 use super::supervise;
@@ -24,6 +21,7 @@ use super::transport::{self, Container, Copy, SyncError};
 use crate::build::context::BuildContext;
 use crate::session::changeset::ChangeKind;
 use crate::session::plan::SyncFile;
+use crate::session::pods::{Pods, PodsRx};
 use crate::session::state::SyncStatus;
 
 /// A file's size and modification time: enough to tell an edit.
@@ -40,7 +38,9 @@ pub struct Synced {
 
 pub struct AppSync {
     namespace: String,
-    selector: String,
+    /// The release's pods, as the session's pod watch last saw them: where
+    /// syncs go, without a pod list per sync.
+    pods: PodsRx,
     context: BuildContext,
     pub rules: Rules,
     rule_count: usize,
@@ -67,7 +67,7 @@ struct Batch {
 impl AppSync {
     pub fn new(
         namespace: &str,
-        release: &str,
+        pods: PodsRx,
         context: BuildContext,
         rules: Rules,
         rule_count: usize,
@@ -75,7 +75,7 @@ impl AppSync {
     ) -> AppSync {
         AppSync {
             namespace: namespace.to_owned(),
-            selector: crate::session::pods::selector(release),
+            pods,
             context,
             rules,
             rule_count,
@@ -132,12 +132,12 @@ impl AppSync {
     }
 
     /// Pushes the whole difference to running pods that lack it (new pods,
-    /// restarted containers). Nothing to do: `Ok(None)`.
+    /// restarted containers). Nothing to do: `Ok(None)`, at no API cost.
     pub async fn reconcile(&mut self, client: &kube::Client) -> Result<Option<Synced>, SyncError> {
         if self.blocked().is_some() || self.files == 0 {
             return Ok(None);
         }
-        let pods = self.running_pods(client).await?;
+        let pods = self.running_pods();
         if pods.iter().all(|(key, _)| self.holding.contains(key)) {
             return Ok(None);
         }
@@ -149,7 +149,7 @@ impl AppSync {
         client: &kube::Client,
         batch: Option<&Batch>,
     ) -> Result<Synced, SyncError> {
-        let pods = self.running_pods(client).await?;
+        let pods = self.running_pods();
         let full = self.difference();
         self.files = full.copies.len() + full.removed.len();
         let mut synced = Synced::default();
@@ -294,44 +294,28 @@ impl AppSync {
 
     /// Pods of the release whose app container runs: (identity, target).
     /// The identity changes when the container restarts.
-    async fn running_pods(
-        &self,
-        client: &kube::Client,
-    ) -> Result<Vec<(String, Container)>, SyncError> {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), &self.namespace);
-        let list = pods
-            .list(&ListParams::default().labels(&self.selector))
-            .await
-            .map_err(|e| SyncError::Exec {
-                pod: self.selector.clone(),
-                message: format!("cannot list pods: {e}"),
-            })?;
-        Ok(list.items.into_iter().filter_map(running).collect())
+    /// The running app containers of the release, keyed by instance.
+    fn running_pods(&self) -> Vec<(String, Container)> {
+        targets(&self.namespace, &self.pods.borrow())
     }
 }
 
-fn running(pod: Pod) -> Option<(String, Container)> {
-    if pod.metadata.deletion_timestamp.is_some() {
-        return None;
-    }
-    let instance = super::gate::instance(&pod)?;
-    let name = pod.metadata.name?;
-    let spec = pod.spec?;
-    let container = spec.containers.first()?.name.clone();
-    let status = pod
-        .status?
-        .container_statuses?
-        .into_iter()
-        .find(|c| c.name == container)?;
-    status.state.as_ref()?.running.as_ref()?;
-    Some((
-        instance,
-        Container {
-            namespace: pod.metadata.namespace.unwrap_or_default(),
-            pod: name,
-            container,
-        },
-    ))
+/// The pods a sync goes to: not terminating, app container running.
+fn targets(namespace: &str, pods: &Pods) -> Vec<(String, Container)> {
+    pods.pods
+        .values()
+        .filter(|pod| !pod.terminating && pod.main_running())
+        .filter_map(|pod| {
+            Some((
+                pod.instance.clone()?,
+                Container {
+                    namespace: namespace.to_owned(),
+                    pod: pod.name.clone(),
+                    container: pod.main.clone()?,
+                },
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -361,9 +345,10 @@ mod tests {
             dest: "/app".into(),
             reload: Reload::Restart,
         }];
+        let (_pods, rx) = tokio::sync::watch::channel(std::sync::Arc::default());
         let mut sync = AppSync::new(
             "ns",
-            "web",
+            rx,
             BuildContext::open(root, "Dockerfile").expect("context"),
             Rules::compile(&specs).expect("rules"),
             1,
@@ -403,5 +388,56 @@ mod tests {
         );
         sync.enable();
         assert_eq!(sync.blocked(), None);
+    }
+
+    #[test]
+    fn syncs_go_to_running_app_containers_of_pods_that_stay() {
+        use crate::session::pods::{ContainerView, PodView};
+        let pod = |name: &str, terminating: bool, running: bool, instance: Option<&str>| PodView {
+            name: name.to_owned(),
+            instance: instance.map(str::to_owned),
+            created: None,
+            ready: running,
+            terminating,
+            template: None,
+            main: Some("app".to_owned()),
+            containers: vec![
+                ContainerView {
+                    name: "sidecar".to_owned(),
+                    running: true,
+                    restarts: 0,
+                },
+                ContainerView {
+                    name: "app".to_owned(),
+                    running,
+                    restarts: 0,
+                },
+            ],
+        };
+        let pods = Pods {
+            pods: [
+                pod("new", false, true, Some("u1/0")),
+                pod("leaving", true, true, Some("u2/0")),
+                pod("crashed", false, false, Some("u3/1")),
+                pod("starting", false, true, None),
+            ]
+            .into_iter()
+            .map(|p| (p.name.clone(), p))
+            .collect(),
+            api_ok: true,
+        };
+        let found = targets("ns", &pods);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (instance, target) = &found[0];
+        assert_eq!(instance, "u1/0");
+        assert_eq!(
+            (
+                target.namespace.as_str(),
+                target.pod.as_str(),
+                target.container.as_str()
+            ),
+            ("ns", "new", "app"),
+            "the pod's own container, not the sidecar"
+        );
     }
 }

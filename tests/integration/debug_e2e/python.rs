@@ -183,6 +183,17 @@ async fn e2e_debug_wait_for_debugger_holds_start_up_and_rebuilds_wait_while_atta
         // The new pod waits for the debugger again, on the same local port.
         let _dap = attach(&debug, &mapping, false);
         answers(&app, "v2", Duration::from_secs(30)).expect("v2 after re-attach");
+        // Each attach and the detach between them were told.
+        let states = |seen: &[Json]| -> Vec<String> {
+            seen.iter()
+                .filter(|e| e["event"] == "debugger_connection")
+                .map(|e| e["state"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        while states(&up.seen).len() < 3 {
+            up.next(&["debugger_connection"], Duration::from_secs(10));
+        }
+        assert_eq!(states(&up.seen), ["attached", "detached", "attached"]);
     });
     up.validate();
 }
