@@ -68,20 +68,23 @@ pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
         .join("devloop")
 }
 
+/// An environment of `pairs`, for tests of code that reads one.
+#[cfg(test)]
+pub fn test_env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::state_dir;
+    use super::{state_dir, test_env as env};
 
     #[test]
     fn the_state_directory_is_never_relative() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |key: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
         assert_eq!(
             state_dir(&env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
             std::path::Path::new("/s/devloop")

@@ -47,6 +47,15 @@ const REQUEST_TIMEOUT_SECS: u64 = 3600;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Docker Engine builder.
+/// One image build: what [`DockerBuilder::build_image`] sends and names.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    request: &'a BuildRequest,
+    context: &'a BuildContext,
+    summary: &'a Summary,
+    local: &'a str,
+}
+
 pub struct DockerBuilder {
     docker: Docker,
     endpoint: Endpoint,
@@ -191,8 +200,13 @@ impl DockerBuilder {
         if exists {
             printer.status("Fresh", format_args!("{local} (no change)"));
         } else {
-            self.build_retrying(request, &context, &summary, &local, printer)
-                .await?;
+            let job = Job {
+                request,
+                context: &context,
+                summary: &summary,
+                local: &local,
+            };
+            self.build_retrying(&job, printer).await?;
         }
         timings.build = build_started.elapsed();
 
@@ -256,37 +270,28 @@ impl DockerBuilder {
     /// removed an image this one had just taken from its cache (the classic
     /// builder holds no lease on cached steps): the second try builds that
     /// step afresh.
-    async fn build_retrying(
-        &self,
-        request: &BuildRequest,
-        context: &BuildContext,
-        summary: &Summary,
-        local: &str,
-        printer: &Printer,
-    ) -> Result<(), BuildError> {
-        match self
-            .build_image(request, context, summary, local, printer)
-            .await
-        {
-            Err(err) if err.is_vanished_image() => {
-                printer.warn(format_args!(
-                    "{err}\n  (another build on this Docker engine removed a cached layer); building again"
-                ));
-                self.build_image(request, context, summary, local, printer)
-                    .await
+    async fn build_retrying(&self, job: &Job<'_>, printer: &Printer) -> Result<(), BuildError> {
+        let mut retried = false;
+        loop {
+            match self.build_image(job, printer).await {
+                Err(err) if err.is_vanished_image() && !retried => {
+                    printer.warn(format_args!(
+                        "{err}\n  (another build on this Docker engine removed a cached layer); building again"
+                    ));
+                    retried = true;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
-    async fn build_image(
-        &self,
-        request: &BuildRequest,
-        context: &BuildContext,
-        summary: &Summary,
-        local: &str,
-        printer: &Printer,
-    ) -> Result<(), BuildError> {
+    async fn build_image(&self, job: &Job<'_>, printer: &Printer) -> Result<(), BuildError> {
+        let Job {
+            request,
+            context,
+            summary,
+            local,
+        } = *job;
         printer.status("Building", format_args!("{} ({local})", request.app));
         let labels = HashMap::from([(
             OWNER_LABEL.to_owned(),

@@ -127,14 +127,7 @@ mod tests {
     fn docker_host_then_context_then_default() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path();
-        let env_of = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| *key == k)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
+        let env_of = crate::context::test_env;
         let none = resolve(&env_of(&[]), cfg).expect("default");
         assert_eq!(none.host, DEFAULT_SOCKET);
 
